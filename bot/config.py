@@ -1,0 +1,159 @@
+"""Settings read from the environment, validated once, with messages that name the variable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_SITE_URL = "https://aze.media"
+
+TOKEN_HELP = (
+    "TELEGRAM_BOT_TOKEN is not set. Create a bot by talking to @BotFather in Telegram "
+    "(send /newbot), copy the token it gives you and run: export TELEGRAM_BOT_TOKEN=<token>"
+)
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the bot reads from its environment."""
+
+    token: str | None
+    base_url: str
+    site_url: str
+    database: Path
+    poll_interval: float
+    sections_file: Path | None
+    admin_ids: frozenset[int]
+    rate_limit: float
+    paid_broadcast: bool
+    webhook_url: str | None
+    listen: str
+    port: int
+    metrics_port: int | None
+    log_format: str
+    summary_min: int
+    summary_max: int
+    utm: str | None
+    retention_days: int
+    timezone: str
+
+    def require_token(self) -> str:
+        """The bot token, or a ConfigError that says how to get one."""
+        if not self.token:
+            raise ConfigError(TOKEN_HELP)
+        return self.token
+
+    @property
+    def base_file_url(self) -> str:
+        """Bot API file base that matches `base_url` (…/bot -> …/file/bot)."""
+        head, sep, tail = self.base_url.rpartition("/bot")
+        return f"{head}/file/bot{tail}" if sep else self.base_url
+
+
+def _url(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+    value = env.get(name, "").strip() or default
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not value >= minimum:  # also rejects NaN
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {raw!r}")
+    return value
+
+
+def _integer(
+    env: Mapping[str, str], name: str, default: int | None, lo: int, hi: int
+) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} must be between {lo} and {hi}, got {raw!r}")
+    return value
+
+
+def _admin_ids(env: Mapping[str, str]) -> frozenset[int]:
+    raw = env.get("NEWSBOT_ADMIN_IDS", "")
+    ids = set()
+    for part in raw.replace(",", " ").split():
+        try:
+            ids.add(int(part))
+        except ValueError:
+            raise ConfigError(
+                f"NEWSBOT_ADMIN_IDS must list numeric Telegram user ids, got {part!r}"
+            ) from None
+    return frozenset(ids)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def load(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings; raise ConfigError naming the first bad variable."""
+    env = os.environ if env is None else env
+    sections_file = env.get("NEWSBOT_SECTIONS_FILE", "").strip()
+    if sections_file and not Path(sections_file).is_file():
+        raise ConfigError(f"NEWSBOT_SECTIONS_FILE points at {sections_file!r}, which is not a file")
+    log_format = env.get("NEWSBOT_LOG_FORMAT", "text").strip().lower() or "text"
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"NEWSBOT_LOG_FORMAT must be 'text' or 'json', got {log_format!r}")
+    summary_min = _integer(env, "NEWSBOT_SUMMARY_MIN", 200, 50, 2000)
+    summary_max = _integer(env, "NEWSBOT_SUMMARY_MAX", 400, 80, 3000)
+    assert summary_min is not None and summary_max is not None
+    if summary_min > summary_max:
+        raise ConfigError("NEWSBOT_SUMMARY_MIN must not exceed NEWSBOT_SUMMARY_MAX")
+    port = _integer(env, "NEWSBOT_PORT", 8443, 1, 65535)
+    assert port is not None
+    retention = _integer(env, "NEWSBOT_RETENTION_DAYS", 365, 1, 36500)
+    assert retention is not None
+    return Settings(
+        token=env.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
+        base_url=_url(env, "TELEGRAM_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL,
+        site_url=_url(env, "NEWSBOT_SITE_URL", DEFAULT_SITE_URL) or DEFAULT_SITE_URL,
+        database=Path(env.get("NEWSBOT_DATABASE", "").strip() or "newsbot.db"),
+        poll_interval=_number(env, "NEWSBOT_POLL_INTERVAL", 120.0, 1.0),
+        sections_file=Path(sections_file) if sections_file else None,
+        admin_ids=_admin_ids(env),
+        rate_limit=_number(env, "NEWSBOT_RATE_LIMIT", 25.0, 0.1),
+        paid_broadcast=_flag(env, "NEWSBOT_PAID_BROADCAST"),
+        webhook_url=_url(env, "NEWSBOT_WEBHOOK_URL", None),
+        listen=env.get("NEWSBOT_LISTEN", "").strip() or "0.0.0.0",
+        port=port,
+        metrics_port=_integer(env, "NEWSBOT_METRICS_PORT", None, 1, 65535),
+        log_format=log_format,
+        summary_min=summary_min,
+        summary_max=summary_max,
+        utm=env.get("NEWSBOT_UTM", "").strip() or None,
+        retention_days=retention,
+        timezone=env.get("NEWSBOT_TIMEZONE", "").strip() or "Asia/Baku",
+    )

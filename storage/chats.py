@@ -1,0 +1,101 @@
+"""Chats and their settings."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import fields
+
+import aiosqlite
+
+from bot.domain import Chat, ChatKind, ChatSettings
+
+_SETTING_COLUMNS = tuple(f.name for f in fields(ChatSettings))
+
+
+def _chat(row: aiosqlite.Row) -> Chat:
+    settings = ChatSettings(
+        language=row["language"],
+        style=row["style"],
+        link_preview=bool(row["link_preview"]),
+        digest_time=row["digest_time"],
+        quiet_start=row["quiet_start"],
+        quiet_end=row["quiet_end"],
+        quiet_silent=bool(row["quiet_silent"]),
+        timezone=row["timezone"],
+    )
+    return Chat(row["id"], row["kind"], row["title"], settings, bool(row["active"]))
+
+
+async def ensure(conn: aiosqlite.Connection, chat_id: int, kind: ChatKind, title: str = "") -> Chat:
+    """The chat, created if new and reactivated if it had left; returns its current state."""
+    now = int(time.time())
+    await conn.execute(
+        "INSERT INTO chats (id, kind, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, title = excluded.title, "
+        "active = 1, updated_at = excluded.updated_at "
+        "WHERE chats.active = 0 OR chats.kind != excluded.kind OR chats.title != excluded.title",
+        (chat_id, kind, title, now, now),
+    )
+    chat = await get(conn, chat_id)
+    assert chat is not None
+    return chat
+
+
+async def get(conn: aiosqlite.Connection, chat_id: int) -> Chat | None:
+    """The stored chat, or None."""
+    async with conn.execute("SELECT * FROM chats WHERE id = ?", (chat_id,)) as cur:
+        row = await cur.fetchone()
+    return _chat(row) if row else None
+
+
+async def update_settings(conn: aiosqlite.Connection, chat_id: int, settings: ChatSettings) -> None:
+    """Store all of a chat's settings."""
+    values = [getattr(settings, name) for name in _SETTING_COLUMNS]
+    assignments = ", ".join(f"{name} = ?" for name in _SETTING_COLUMNS)
+    await conn.execute(
+        f"UPDATE chats SET {assignments}, updated_at = ? WHERE id = ?",
+        (*values, int(time.time()), chat_id),
+    )
+
+
+async def deactivate(conn: aiosqlite.Connection, chat_id: int) -> None:
+    """Stop sending to a chat (blocked, kicked, gone) and drop what it was still owed."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        await conn.execute(
+            "UPDATE chats SET active = 0, updated_at = ? WHERE id = ?", (int(time.time()), chat_id)
+        )
+        await conn.execute(
+            "UPDATE deliveries SET status = 'dropped', error = 'chat inactive' "
+            "WHERE chat_id = ? AND status = 'pending'",
+            (chat_id,),
+        )
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
+
+
+async def migrate(conn: aiosqlite.Connection, old_id: int, new_id: int) -> None:
+    """A group became a supergroup: everything of the old id moves to the new one."""
+    # ON UPDATE CASCADE carries subscriptions, follows and deliveries along; an existing row for
+    # the new id (the bot already saw the supergroup) is merged into by deleting it first.
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (new_id,)) as cur:
+            exists = await cur.fetchone() is not None
+        if exists:
+            await conn.execute("DELETE FROM chats WHERE id = ?", (new_id,))
+        await conn.execute(
+            "UPDATE chats SET id = ?, kind = 'supergroup', updated_at = ? WHERE id = ?",
+            (new_id, int(time.time()), old_id),
+        )
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
+
+
+async def delete(conn: aiosqlite.Connection, chat_id: int) -> None:
+    """Forget a chat and everything stored for it (/stop)."""
+    await conn.execute("DELETE FROM chats WHERE id = ?", (chat_id,))

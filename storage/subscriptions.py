@@ -1,0 +1,63 @@
+"""Which chat (or forum topic) follows which section."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+import aiosqlite
+
+from bot.domain import Subscription
+
+
+async def list_for_chat(conn: aiosqlite.Connection, chat_id: int) -> list[Subscription]:
+    """All subscriptions of a chat, any topic."""
+    async with conn.execute(
+        "SELECT chat_id, section, thread_id FROM subscriptions WHERE chat_id = ? "
+        "ORDER BY thread_id, section",
+        (chat_id,),
+    ) as cur:
+        return [Subscription(r[0], r[1], r[2]) for r in await cur.fetchall()]
+
+
+async def sections_of(conn: aiosqlite.Connection, chat_id: int, thread_id: int = 0) -> set[str]:
+    """Slugs a chat (or one of its topics) follows."""
+    async with conn.execute(
+        "SELECT section FROM subscriptions WHERE chat_id = ? AND thread_id = ?",
+        (chat_id, thread_id),
+    ) as cur:
+        return {r[0] for r in await cur.fetchall()}
+
+
+async def add(
+    conn: aiosqlite.Connection, chat_id: int, sections: Iterable[str], thread_id: int = 0
+) -> None:
+    """Follow these sections; already-followed ones stay as they are."""
+    now = int(time.time())
+    await conn.executemany(
+        "INSERT OR IGNORE INTO subscriptions (chat_id, thread_id, section, created_at) "
+        "VALUES (?, ?, ?, ?)",
+        [(chat_id, thread_id, s, now) for s in sections],
+    )
+
+
+async def remove(
+    conn: aiosqlite.Connection, chat_id: int, sections: Iterable[str], thread_id: int = 0
+) -> None:
+    """Stop following these sections."""
+    await conn.executemany(
+        "DELETE FROM subscriptions WHERE chat_id = ? AND thread_id = ? AND section = ?",
+        [(chat_id, thread_id, s) for s in sections],
+    )
+
+
+async def remove_all(
+    conn: aiosqlite.Connection, chat_id: int, thread_id: int | None = None
+) -> None:
+    """Stop following everything (in one topic, or in the whole chat when thread_id is None)."""
+    if thread_id is None:
+        await conn.execute("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,))
+    else:
+        await conn.execute(
+            "DELETE FROM subscriptions WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id)
+        )

@@ -1,0 +1,50 @@
+"""The connection layer: pragmas, migrations, restarts and a database from the future."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storage import db
+
+
+async def test_new_database_gets_latest_schema_and_pragmas(tmp_path: Path) -> None:
+    conn = await db.connect(tmp_path / "bot.db")
+    try:
+        assert await db.schema_version(conn) == db.latest_version()
+        async with conn.execute("PRAGMA journal_mode") as cur:
+            assert (await cur.fetchone())[0] == "wal"
+        async with conn.execute("PRAGMA foreign_keys") as cur:
+            assert (await cur.fetchone())[0] == 1
+        async with conn.execute("PRAGMA busy_timeout") as cur:
+            assert (await cur.fetchone())[0] == db.BUSY_TIMEOUT_MS
+    finally:
+        await conn.close()
+
+
+async def test_second_start_migrates_nothing_and_keeps_data(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    conn = await db.connect(path)
+    await conn.execute(
+        "INSERT INTO chats (id, kind, created_at, updated_at) VALUES (42, 'private', 0, 0)"
+    )
+    await conn.close()
+    conn = await db.connect(path)
+    try:
+        assert await db.migrate(conn) == []
+        async with conn.execute("SELECT id FROM chats") as cur:
+            assert [r[0] for r in await cur.fetchall()] == [42]
+    finally:
+        await conn.close()
+
+
+async def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    conn = await db.connect(path)
+    await conn.execute("INSERT INTO schema_version VALUES (999, 0)")
+    await conn.close()
+    before = path.read_bytes()
+    with pytest.raises(db.SchemaTooNew, match="999"):
+        await db.connect(path)
+    assert path.read_bytes() == before
