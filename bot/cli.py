@@ -7,6 +7,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot import config, logs, sections
 from bot.config import ConfigError
@@ -43,6 +44,39 @@ def _sections(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from storage import backup
+
+    settings = config.load()
+    try:
+        copied = asyncio.run(backup.backup(settings.database, Path(args.path), force=args.force))
+    except backup.BackupError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"backed up {settings.database} to {copied.path} ({copied.size} bytes, "
+        f"{copied.seconds:.2f} s); integrity check: ok"
+    )
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from storage import backup
+
+    settings = config.load()
+    # Holding the instance lock is what makes this safe: no bot can write while we swap files.
+    with InstanceLock(settings.database):
+        try:
+            copied, kept = asyncio.run(backup.restore(Path(args.path), settings.database))
+        except backup.BackupError as exc:
+            print(f"newsbot: {exc}", file=sys.stderr)
+            return 1
+    print(f"restored {args.path} into {copied.path} ({copied.size} bytes)")
+    if kept is not None:
+        print(f"the database it replaced is kept as {kept}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     top = argparse.ArgumentParser(
@@ -55,6 +89,15 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run)
     sec = sub.add_parser("sections", help="list sections and their feed URLs")
     sec.set_defaults(func=_sections)
+    bak = sub.add_parser(
+        "backup", help="write a consistent copy of the database (safe while the bot runs)"
+    )
+    bak.add_argument("path", help="file to write, e.g. backups/newsbot-2025-01-31.db")
+    bak.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    bak.set_defaults(func=_backup)
+    res = sub.add_parser("restore", help="replace the database by a backup (stop the bot first)")
+    res.add_argument("path", help="a file written by `newsbot backup`")
+    res.set_defaults(func=_restore)
     return top
 
 
