@@ -44,6 +44,9 @@ class Settings:
     utm: str | None
     retention_days: int
     timezone: str
+    # Defaults, so code that builds Settings by hand keeps working as fields are added.
+    delivery_retention_days: int = 30
+    drop_pending_updates: bool = False
 
     def require_token(self) -> str:
         """The bot token, or a ConfigError that says how to get one."""
@@ -136,6 +139,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     assert port is not None
     retention = _integer(env, "NEWSBOT_RETENTION_DAYS", 365, 1, 36500)
     assert retention is not None
+    delivery_retention = _integer(env, "NEWSBOT_DELIVERY_RETENTION_DAYS", 30, 1, 36500)
+    assert delivery_retention is not None
     return Settings(
         token=env.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
         base_url=_url(env, "TELEGRAM_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL,
@@ -156,4 +161,6 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         utm=env.get("NEWSBOT_UTM", "").strip() or None,
         retention_days=retention,
         timezone=env.get("NEWSBOT_TIMEZONE", "").strip() or "Asia/Baku",
+        delivery_retention_days=delivery_retention,
+        drop_pending_updates=_flag(env, "NEWSBOT_DROP_PENDING_UPDATES"),
     )
