@@ -1,0 +1,171 @@
+"""Feed bytes to articles: RSS 2.0, RSS 1.0, Atom (feedparser) and WordPress REST posts."""
+
+from __future__ import annotations
+
+import calendar
+import html
+import json
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import feedparser
+
+from bot import summary
+from bot.domain import Article
+
+_WS = re.compile(r"\s+")
+_TAG = re.compile(r"<[^>]+>")
+_IMG = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.I)
+_WP_POST_ID = re.compile(r"[?&]p=(\d+)(?:&|$)")
+_TRACKING = re.compile(
+    r"^(?:utm_[a-z_]*|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|mc_cid|mc_eid|_ga|_gl|igshid"
+    r"|ref_src)$",
+    re.I,
+)
+
+
+class FeedError(ValueError):
+    """The body is not a feed we can read; the message is the reason an operator sees."""
+
+
+def clean_title(raw: str) -> str:
+    """One line: tags dropped, entities decoded (twice-encoded ones too), spaces collapsed."""
+    text = _TAG.sub("", raw)
+    for _ in range(2):
+        if "&" not in text:
+            break
+        text = html.unescape(text)
+    return _WS.sub(" ", text).strip()
+
+
+def canonical_link(url: str) -> str:
+    """The link without tracking parameters or fragment, host lower-cased."""
+    parts = urlsplit(url.strip())
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)
+    ]
+    return urlunsplit(
+        (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", urlencode(query), "")
+    )
+
+
+def stable_key(guid: str, link: str) -> str:
+    """WordPress post id ("wp:123") when the guid carries one, else the guid, else the link."""
+    guid = guid.strip()
+    match = _WP_POST_ID.search(guid) or _WP_POST_ID.search(link)
+    if match:
+        return f"wp:{match.group(1)}"
+    if guid:
+        return canonical_link(guid) if guid.startswith(("http://", "https://")) else guid
+    return canonical_link(link)
+
+
+def _utc(parsed: Any) -> datetime | None:
+    if not parsed:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _image(entry: Mapping[str, Any], content_html: str) -> str | None:
+    for media in entry.get("media_content") or ():
+        url = media.get("url")
+        medium = media.get("medium") or media.get("type") or "image"
+        if url and str(medium).startswith("image"):
+            return str(url)
+    for thumb in entry.get("media_thumbnail") or ():
+        if thumb.get("url"):
+            return str(thumb["url"])
+    for link in entry.get("links") or ():
+        if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image"):
+            return str(link.get("href"))
+    for enclosure in entry.get("enclosures") or ():
+        if str(enclosure.get("type", "")).startswith("image") and enclosure.get("href"):
+            return str(enclosure["href"])
+    found = _IMG.search(content_html)
+    return html.unescape(found.group(1)) if found else None
+
+
+def _entry(entry: Mapping[str, Any], section: str, low: int, high: int) -> Article | None:
+    link = str(entry.get("link") or "").strip()
+    title = clean_title(str(entry.get("title") or ""))
+    if not link or not title:
+        return None
+    description = str(entry.get("summary") or "")
+    contents = entry.get("content") or ()
+    content_html = "\n".join(str(c.get("value") or "") for c in contents)
+    return Article(
+        key=stable_key(str(entry.get("id") or ""), link),
+        url=link,
+        title=title,
+        summary=summary.lead((description, content_html), low, high),
+        author=clean_title(str(entry.get("author") or "")),
+        published=_utc(entry.get("published_parsed") or entry.get("updated_parsed")),
+        image_url=_image(entry, content_html or description),
+        sections=(section,),
+        word_count=summary.word_count(content_html) if content_html else None,
+    )
+
+
+def parse_feed(body: bytes, section: str, low: int = 200, high: int = 400) -> tuple[Article, ...]:
+    """Articles of one section's feed, in feed order; FeedError when the body is not a feed."""
+    if body.lstrip()[:1] in (b"{", b"["):
+        return parse_rest_posts(body, section, low, high)
+    parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    entries: Sequence[Mapping[str, Any]] = parsed.get("entries") or ()
+    if not entries and (parsed.get("bozo") or not parsed.get("version")):
+        reason = parsed.get("bozo_exception") or "no feed found"
+        raise FeedError(f"malformed feed: {str(reason)[:200]}")
+    articles = (_entry(e, section, low, high) for e in entries)
+    return tuple(a for a in articles if a is not None)
+
+
+def _rendered(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return str(value.get("rendered") or "")
+    return str(value or "")
+
+
+def parse_rest_posts(
+    body: bytes, section: str, low: int = 200, high: int = 400
+) -> tuple[Article, ...]:
+    """Articles from a /wp-json/wp/v2/posts answer (with `_embed` for author and image)."""
+    try:
+        posts = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FeedError(f"malformed JSON: {exc}") from None
+    if not isinstance(posts, list):
+        raise FeedError("REST answer is not a list of posts")
+    out = []
+    for post in posts:
+        if not isinstance(post, dict) or not post.get("link") or not post.get("id"):
+            continue
+        title = clean_title(_rendered(post.get("title")))
+        if not title:
+            continue
+        content = _rendered(post.get("content"))
+        embedded = post.get("_embedded") or {}
+        authors = embedded.get("author") or [{}]
+        media = embedded.get("wp:featuredmedia") or [{}]
+        date = str(post.get("date_gmt") or "")
+        published = datetime.fromisoformat(date).replace(tzinfo=UTC) if date else None
+        image = media[0].get("source_url") if isinstance(media[0], dict) else None
+        out.append(
+            Article(
+                key=f"wp:{int(post['id'])}",
+                url=str(post["link"]),
+                title=title,
+                summary=summary.lead((_rendered(post.get("excerpt")), content), low, high),
+                author=clean_title(str(authors[0].get("name") or "")),
+                published=published,
+                image_url=str(image) if image else _image({}, content),
+                sections=(section,),
+                word_count=summary.word_count(content) if content else None,
+            )
+        )
+    return tuple(out)
