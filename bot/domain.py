@@ -92,3 +92,17 @@ class Delivery:
     article_id: int | None
     broadcast_id: int | None
     attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """A chat (or forum topic) following a topic: folded words that must all appear."""
+
+    chat_id: int
+    query: str  # folded words separated by single spaces (see bot.search)
+    thread_id: int = 0
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The words every matching article contains."""
+        return tuple(self.query.split())
