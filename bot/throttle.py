@@ -1,0 +1,106 @@
+"""Exact sliding-window send limits: global, per private chat, per group or channel."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+PRIVATE_LIMIT = (1, 1.0)  # Telegram: about one message per second in one chat
+GROUP_LIMIT = (20, 60.0)  # Telegram: at most 20 messages per minute in one group or channel
+PAID_MAX_RATE = 1000.0  # paid broadcasts (allow_paid_broadcast) lift the global cap to 1000/s
+FREE_MAX_RATE = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """At most `count` events in any `seconds`-long interval."""
+
+    count: int
+    seconds: float
+
+    @classmethod
+    def per_second(cls, rate: float) -> Window:
+        """A window for `rate` events per second, also for rates below one."""
+        count = max(1, math.floor(rate))
+        return cls(count, count / rate)
+
+
+class _Log:
+    """Times of the last `window.count` events; the oldest says when the next is allowed."""
+
+    __slots__ = ("times", "window")
+
+    def __init__(self, window: Window) -> None:
+        self.window = window
+        self.times: deque[float] = deque(maxlen=window.count)
+
+    def delay(self, now: float) -> float:
+        if len(self.times) < self.window.count:
+            return 0.0
+        return max(0.0, self.times[0] + self.window.seconds - now)
+
+    def idle(self, now: float) -> bool:
+        return not self.times or self.times[-1] + self.window.seconds <= now
+
+
+class Throttle:
+    """Decides how long a send to a chat must wait; `record` books a send that happens now."""
+
+    def __init__(
+        self,
+        rate: float | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        private: Window = Window(*PRIVATE_LIMIT),
+        group: Window = Window(*GROUP_LIMIT),
+    ) -> None:
+        self.clock = clock
+        self._global = _Log(Window.per_second(rate)) if rate else None
+        self._private = private
+        self._group = group
+        self._chats: dict[int, _Log] = {}
+        self._last_sweep = clock()
+
+    def global_delay(self) -> float:
+        """Seconds until the global window has room."""
+        return self._global.delay(self.clock()) if self._global else 0.0
+
+    def chat_delay(self, chat_id: int) -> float:
+        """Seconds until this chat's window has room."""
+        log = self._chats.get(chat_id)
+        return log.delay(self.clock()) if log else 0.0
+
+    def next_allowed(self, chat_id: int) -> float:
+        """Seconds until a send to this chat respects every limit (0 = now)."""
+        return max(self.global_delay(), self.chat_delay(chat_id))
+
+    def record(self, chat_id: int, private: bool) -> None:
+        """Book one send to `chat_id` at the current time."""
+        now = self.clock()
+        if self._global:
+            self._global.times.append(now)
+        log = self._chats.get(chat_id)
+        if log is None:
+            log = self._chats[chat_id] = _Log(self._private if private else self._group)
+        log.times.append(now)
+        if now - self._last_sweep > 60.0:
+            self._sweep(now)
+
+    def _sweep(self, now: float) -> None:
+        # Chats whose windows are empty need no memory; 100,000 chats would otherwise stay.
+        self._chats = {c: log for c, log in self._chats.items() if not log.idle(now)}
+        self._last_sweep = now
+
+    def forget(self, chat_id: int) -> None:
+        """Drop a chat's history (it moved to a new id)."""
+        self._chats.pop(chat_id, None)
+
+    def sent_in_last(self, seconds: float) -> int:
+        """Sends booked in the last `seconds` (up to the global window size), for /stats."""
+        if not self._global:
+            return 0
+        now = self.clock()
+        return sum(1 for t in self._global.times if t > now - seconds)

@@ -1,0 +1,24 @@
+"""Service announcements from admins, delivered through the outbox."""
+
+from __future__ import annotations
+
+import time
+
+import aiosqlite
+
+
+async def create(conn: aiosqlite.Connection, text: str, created_by: int) -> int:
+    """Store an announcement; returns its id."""
+    async with conn.execute(
+        "INSERT INTO broadcasts (text, created_by, created_at) VALUES (?, ?, ?)",
+        (text, created_by, int(time.time())),
+    ) as cur:
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+
+async def text(conn: aiosqlite.Connection, broadcast_id: int) -> str | None:
+    """The announcement's text, None if unknown."""
+    async with conn.execute("SELECT text FROM broadcasts WHERE id = ?", (broadcast_id,)) as cur:
+        row = await cur.fetchone()
+    return str(row[0]) if row else None
