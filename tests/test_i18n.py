@@ -40,6 +40,26 @@ def test_locale_files_are_the_supported_languages() -> None:
     assert files == set(i18n.LANGUAGES)
 
 
+def test_every_key_used_in_reader_code_exists() -> None:
+    # Keys are literal first arguments of t(); a typo would otherwise surface only at run time.
+    import re
+
+    root = Path(i18n.__file__).parent
+    sources = [
+        root / "keyboards.py",
+        root / "preferences.py",
+        *sorted((root / "handlers").glob("*.py")),
+    ]
+    used = {
+        m.group(1)
+        for path in sources
+        if path.exists()
+        for m in re.finditer(r"\bt\(\s*\w+,\s*\"([a-z_.0-9]+)\"", path.read_text("utf-8"))
+    }
+    assert used, "no t() calls found: the pattern no longer matches the code"
+    assert sorted(used - set(i18n.catalogue("en"))) == []
+
+
 @pytest.mark.parametrize(
     ("chosen", "client", "expected"),
     [

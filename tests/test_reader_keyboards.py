@@ -1,0 +1,200 @@
+"""Pure reader logic: keyboards, callback data, section-name matching, settings choices."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import i18n, keyboards, matching, preferences, sections
+from bot.domain import ChatSettings, Section
+
+CATALOGUE = sections.builtin("https://aze.media")
+
+
+def _texts(markup: object) -> list[list[str]]:
+    return [[b.text for b in row] for row in markup.inline_keyboard]  # type: ignore[attr-defined]
+
+
+def _data(markup: object) -> list[str]:
+    return [b.callback_data for row in markup.inline_keyboard for b in row]  # type: ignore[attr-defined]
+
+
+def test_picker_marks_followed_sections_two_per_row_with_controls() -> None:
+    markup = keyboards.picker(CATALOGUE, {"opinion", "economy"}, "en")
+    rows = _texts(markup)
+    assert rows[0] == ["COP29", "✅ Opinion"]
+    assert rows[1] == ["News", "✅ · Economy"]
+    assert rows[2] == ["· Energy", "· Climate and Ecology"]
+    assert rows[-1] == ["All", "None", "Done"]
+    assert all(len(row) <= keyboards.PER_ROW for row in rows[:-1])
+    toggles = [d for d in _data(markup) if d.startswith(keyboards.PICK_TOGGLE)]
+    assert [d.removeprefix(keyboards.PICK_TOGGLE) for d in toggles] == [s.slug for s in CATALOGUE]
+
+
+def test_picker_hides_hidden_sections_and_translates_controls() -> None:
+    catalogue = (*CATALOGUE[:2], Section("old", "Old", ("u",), hidden=True))
+    markup = keyboards.picker(catalogue, set(), "ru")
+    assert _texts(markup) == [["COP29", "Opinion"], ["Все", "Ни одного", "Готово"]]
+
+
+def test_callback_data_fits_telegram_limit_even_for_longest_slug() -> None:
+    longest = Section("a" * 40, "Long", ("u",))
+    markups = [
+        keyboards.picker((*CATALOGUE, longest), set(), "en"),
+        keyboards.settings(ChatSettings(), "en", "America/New_York"),
+        keyboards.mysubs("az"),
+        keyboards.stop("ru"),
+    ]
+    for markup in markups:
+        assert all(0 < len(d.encode()) <= 64 for d in _data(markup))
+
+
+def test_settings_keyboard_checks_current_values_and_round_trips() -> None:
+    current = ChatSettings(style="headline", link_preview=False, digest_time="18:00")
+    markup = keyboards.settings(current, "en", "Asia/Baku")
+    rows = _texts(markup)
+    assert rows[0] == ["Headline + summary", "✅ Headline only"]
+    assert rows[1] == ["Preview on", "✅ Preview off"]
+    assert rows[2] == ["✅ English", "Azərbaycanca", "Русский"]
+    assert rows[3] == ["No digest", "Digest 08:00", "✅ Digest 18:00"]
+    assert rows[4][0] == "✅ No quiet hours"
+    assert rows[6] == ["Time zone: Asia/Baku"]
+    for data in _data(markup):
+        parsed = keyboards.parse_settings(data)
+        if data == keyboards.SETTINGS_DONE:
+            assert parsed is None
+            continue
+        assert parsed is not None
+        assert preferences.apply(current, *parsed) is not None, data
+
+
+@pytest.mark.parametrize("data", ["c:", "c:style", "c:style:", "s:all", "c:open", "c:done", ""])
+def test_parse_settings_rejects_non_settings(data: str) -> None:
+    assert keyboards.parse_settings(data) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "field", "expected"),
+    [
+        ("style", "headline", "style", "headline"),
+        ("prev", "0", "link_preview", False),
+        ("lang", "az", "language", "az"),
+        ("dig", "08:00", "digest_time", "08:00"),
+        ("dig", "off", "digest_time", None),
+        ("quiet", "22:00-07:00", "quiet_start", "22:00"),
+        ("quiet", "off", "quiet_end", None),
+        ("qm", "silent", "quiet_silent", True),
+        ("tz", "Europe/Moscow", "timezone", "Europe/Moscow"),
+    ],
+)
+def test_apply_sets_one_option(name: str, value: str, field: str, expected: object) -> None:
+    before = ChatSettings(quiet_start="23:00", quiet_end="08:00", digest_time="18:00")
+    after = preferences.apply(before, name, value)
+    assert after is not None
+    assert getattr(after, field) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("style", "huge"),
+        ("lang", "fr"),
+        ("dig", "03:00"),
+        ("quiet", "1-2"),
+        ("tz", "Mars/Base"),
+        ("prev", "yes"),
+        ("drop", "table"),
+    ],
+)
+def test_apply_rejects_values_not_on_offer(name: str, value: str) -> None:
+    assert preferences.apply(ChatSettings(), name, value) is None
+
+
+def test_next_timezone_cycles_and_recovers_from_unknown() -> None:
+    seen = ["Asia/Baku"]
+    for _ in preferences.TIMEZONES:
+        seen.append(preferences.next_timezone(seen[-1]))
+    assert seen[0] == seen[-1] and len(set(seen)) == len(preferences.TIMEZONES)
+    assert preferences.next_timezone("Pacific/Nowhere") == preferences.TIMEZONES[0]
+
+
+def test_describe_settings_in_each_language() -> None:
+    current = ChatSettings(quiet_start="22:00", quiet_end="07:00", quiet_silent=True)
+    en = preferences.describe(current, "en", "ru", "Asia/Baku")
+    assert en[2] == "Language: Русский (from your Telegram app)"
+    assert en[4] == "Quiet hours: 22:00–07:00, sent silently"
+    assert en[5] == "Time zone: Asia/Baku"
+    az = preferences.describe(ChatSettings(language="az"), "az", None, "UTC")
+    assert az[2] == "Dil: Azərbaycanca" and az[1] == "Keçid önizləməsi: açıq"
+    ru = preferences.describe(ChatSettings(style="headline"), "ru", None, "UTC")
+    assert ru[0] == "Вид сообщений: только заголовок"
+
+
+@pytest.mark.parametrize(
+    ("text", "slugs"),
+    [
+        ("karabakh", ["karabakh"]),
+        ("KARABAKH", ["karabakh"]),
+        ("Climate and Ecology", ["climate-and-ecology"]),
+        ("climate-and-ecology", ["climate-and-ecology"]),
+        ("climate & ecology", ["climate-and-ecology"]),
+        ("opinion, defense", ["opinion", "defense"]),
+        ("opinion defense news", ["opinion", "defense", "news"]),
+        ("Opinion,Climate and Ecology ,  karabakh", ["opinion", "climate-and-ecology", "karabakh"]),
+        ("logistics transport", ["logistics-transport"]),
+        ("opinion opinion", ["opinion"]),
+    ],
+)
+def test_resolve_names_and_slugs(text: str, slugs: list[str]) -> None:
+    result = matching.resolve(text, CATALOGUE)
+    assert [s.slug for s in result.found] == slugs
+    assert result.unknown == ()
+
+
+def test_resolve_is_accent_insensitive() -> None:
+    catalogue = (Section("sehir", "Şəhər Həyatı", ("u",)),)
+    assert matching.resolve("seher hayati", catalogue).found == ()
+    assert [s.slug for s in matching.resolve("SEHER HEYATI", catalogue).found] == ["sehir"]
+
+
+@pytest.mark.parametrize(
+    ("text", "unknown"),
+    [
+        ("opinion foo bar, defense", ("foo bar",)),
+        ("🔥🔥", ("🔥🔥",)),
+        ("مرحبا بالعالم", ("مرحبا بالعالم",)),
+        ("karabag", ("karabag",)),
+    ],
+)
+def test_resolve_reports_unknown_words(text: str, unknown: tuple[str, ...]) -> None:
+    assert matching.resolve(text, CATALOGUE).unknown == unknown
+
+
+def test_closest_suggests_similar_names() -> None:
+    assert [s.slug for s in matching.closest("karabag", CATALOGUE)] == ["karabakh"]
+    assert matching.closest("opinon", CATALOGUE)[0].slug == "opinion"
+    assert matching.closest("🔥", CATALOGUE) == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "slugs"),
+    [
+        ("opinion", ["opinion"]),
+        ("opinion-defense", ["opinion", "defense"]),
+        ("climate-and-ecology-opinion", ["climate-and-ecology", "opinion"]),
+        ("OPINION", ["opinion"]),
+    ],
+)
+def test_payload_sections(payload: str, slugs: list[str]) -> None:
+    found = matching.from_payload(payload, CATALOGUE)
+    assert found is not None and [s.slug for s in found] == slugs
+
+
+@pytest.mark.parametrize("payload", ["", "opinion-nope", "climate", "search-foo", "-"])
+def test_payload_with_unknown_part_is_rejected(payload: str) -> None:
+    assert matching.from_payload(payload, CATALOGUE) is None
+
+
+def test_every_language_labels_every_button() -> None:
+    for lang in i18n.LANGUAGES:
+        markup = keyboards.settings(ChatSettings(), lang, "UTC")
+        assert all(text.strip() for row in _texts(markup) for text in row)
