@@ -11,7 +11,7 @@ from typing import Any
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, CommandHandler
 
-from bot import runtime, sections
+from bot import retention, runtime, sections
 from bot.config import Settings
 from bot.handlers import commands
 from bot.runtime import Runtime
@@ -37,6 +37,13 @@ def build(settings: Settings) -> AnyApplication:
         .build()
     )
     application.add_handler(CommandHandler("start", commands.start))
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        retention.prune_job,
+        interval=retention.INTERVAL,
+        first=retention.FIRST_RUN,
+        name="retention",
+    )
     return application
 
 

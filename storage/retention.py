@@ -1,0 +1,83 @@
+"""Pruning old articles (with their search rows) and finished delivery rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.db import transaction
+
+DAY = 86_400
+# Small batches keep each write transaction short, so the bot's sends never wait on a prune.
+BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """How many rows one pass removed."""
+
+    articles: int
+    deliveries: int
+
+
+def cutoff(now: int, days: int) -> int:
+    """The unix time before which rows older than `days` fall."""
+    return now - days * DAY
+
+
+# Both dates must be old: an old post that a feed still lists would otherwise be deleted,
+# re-ingested as new and pushed again.
+_OLD_ARTICLES = (
+    "SELECT id FROM articles WHERE published_at < :cut AND first_seen_at < :cut LIMIT :batch"
+)
+
+# A sent row is what makes fan_out idempotent for its article, so it is only dropped once the
+# article itself is too old to be handed over again.
+_OLD_DELIVERIES = (
+    "SELECT d.id FROM deliveries d LEFT JOIN articles a ON a.id = d.article_id "
+    "WHERE d.status IN ('sent', 'failed', 'dropped') "
+    "AND COALESCE(d.sent_at, d.created_at) < :cut "
+    "AND (d.article_id IS NULL OR a.first_seen_at < :cut) LIMIT :batch"
+)
+
+
+async def _articles(conn: aiosqlite.Connection, cut: int) -> int:
+    total = 0
+    while True:
+        async with transaction(conn):
+            async with conn.execute(_OLD_ARTICLES, {"cut": cut, "batch": BATCH}) as cur:
+                ids = [row[0] for row in await cur.fetchall()]
+            if not ids:
+                return total
+            marks = ",".join("?" * len(ids))
+            # articles_fts is a plain FTS5 table keyed by rowid = articles.id: no cascade reaches
+            # it, so its rows go in the same transaction. Sections and deliveries cascade.
+            await conn.execute(f"DELETE FROM articles_fts WHERE rowid IN ({marks})", ids)
+            await conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", ids)
+        total += len(ids)
+
+
+async def _deliveries(conn: aiosqlite.Connection, cut: int) -> int:
+    total = 0
+    while True:
+        async with transaction(conn):
+            cur = await conn.execute(
+                f"DELETE FROM deliveries WHERE id IN ({_OLD_DELIVERIES})",
+                {"cut": cut, "batch": BATCH},
+            )
+            removed = cur.rowcount
+            await cur.close()
+        if removed <= 0:
+            return total
+        total += removed
+
+
+async def prune(
+    conn: aiosqlite.Connection, *, now: int, article_days: int, delivery_days: int
+) -> Pruned:
+    """Delete articles older than `article_days` and finished deliveries older than
+    `delivery_days`, measured from `now` (unix seconds)."""
+    deliveries = await _deliveries(conn, cutoff(now, delivery_days))
+    articles = await _articles(conn, cutoff(now, article_days))
+    return Pruned(articles=articles, deliveries=deliveries)
