@@ -10,29 +10,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
+from bot import i18n
 from bot.domain import Article, ChatSettings
 
 MAX_TEXT = 4096  # UTF-16 code units of text after entity parsing
 DIGEST_MAX_ITEMS = 40  # links per digest message; keeps entity counts far from any limit
 ELLIPSIS = "…"
 
-# Localised strings; bot/i18n.py (helper READER) did not exist when this was written.
-_STRINGS: dict[str, dict[str, str]] = {
-    "en": {"read_more": "Read more", "min_read": "min read", "digest": "Your news digest"},
-    "az": {"read_more": "Ətraflı", "min_read": "dəq oxu", "digest": "Xəbər icmalınız"},
-    "ru": {"read_more": "Читать далее", "min_read": "мин чтения", "digest": "Ваш дайджест"},
-}
-_MONTHS: dict[str, tuple[str, ...]] = {
-    "en": (
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ),
-    "az": (
-        "yan", "fev", "mar", "apr", "may", "iyn", "iyl", "avq", "sen", "okt", "noy", "dek",
-    ),
-    "ru": (
-        "янв", "фев", "мар", "апр", "мая", "июн", "июл", "авг", "сен", "окт", "ноя", "дек",
-    ),
-}  # fmt: skip
+# Only the digest heading is local: bot/i18n.py has no key for it yet.
+_DIGEST_TITLE = {"en": "Your news digest", "az": "Xəbər icmalınız", "ru": "Ваш дайджест новостей"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +31,9 @@ class Rendered:
     link_preview: LinkPreviewOptions | None = None
 
 
-def strings(language: str | None) -> dict[str, str]:
-    """The UI strings of a language, English when unknown."""
-    return _STRINGS.get(language or "en", _STRINGS["en"])
+def language(lang: str | None) -> str:
+    """A language the catalogues have, English when unknown."""
+    return i18n.supported(lang) or i18n.DEFAULT
 
 
 def utf16_len(text: str) -> int:
@@ -68,11 +54,10 @@ def trim(text: str, budget: int) -> str:
     return cut.rstrip(" ,.;:-–—") + ELLIPSIS
 
 
-def format_date(when: datetime, language: str | None, tz: tzinfo) -> str:
-    """'5 Mar 2025, 14:30' in the reader's language and time zone."""
+def format_date(when: datetime, lang: str, tz: tzinfo) -> str:
+    """The date and local time in the reader's language and the chat's time zone."""
     local = when.astimezone(tz)
-    month = _MONTHS.get(language or "en", _MONTHS["en"])[local.month - 1]
-    return f"{local.day} {month} {local.year}, {local:%H:%M}"
+    return f"{i18n.format_date(local, lang)}, {local:%H:%M}"
 
 
 def with_utm(url: str, utm: str | None, campaign: str = "") -> str:
@@ -100,22 +85,22 @@ def _valid_url(url: str) -> bool:
 def article_message(
     article: Article,
     settings: ChatSettings,
-    language: str | None,
+    lang_code: str | None,
     *,
     section_names: Mapping[str, str],
     tz: tzinfo,
     utm: str | None = None,
 ) -> Rendered:
     """The push for one article, in the chat's style and language, within Telegram's limits."""
-    words = strings(language)
+    lang = language(lang_code)
     meta_parts = [section_names.get(s, s) for s in article.sections]
     meta = [", ".join(meta_parts)] if meta_parts else []
     if article.author:
         meta.append(article.author)
     if article.published is not None:
-        meta.append(format_date(article.published, language, tz))
+        meta.append(format_date(article.published, lang, tz))
     if article.reading_minutes:
-        meta.append(f"{article.reading_minutes} {words['min_read']}")
+        meta.append(i18n.t(lang, "min_read", minutes=article.reading_minutes))
     title = article.title.strip() or article.url
     meta_line = " · ".join(m.strip() for m in meta if m.strip())
     head_plain = title + (f"\n{meta_line}" if meta_line else "")
@@ -136,18 +121,18 @@ def article_message(
     if _valid_url(article.url):
         campaign = article.sections[0] if article.sections else ""
         link = with_utm(article.url, utm, campaign)
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(words["read_more"], url=link)]])
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(i18n.t(lang, "read_more"), url=link)]])
         if settings.link_preview:
             preview = LinkPreviewOptions(url=article.url, prefer_large_media=True)
     return Rendered(text, plain, markup, preview)
 
 
 def digest_messages(
-    groups: Sequence[tuple[str, Sequence[Article]]], language: str | None
+    groups: Sequence[tuple[str, Sequence[Article]]], lang_code: str | None
 ) -> list[Rendered]:
     """A digest: headlines as links grouped by section, split so each message fits."""
-    header = f"<b>{html.escape(strings(language)['digest'])}</b>"
-    header_plain = strings(language)["digest"]
+    header_plain = _DIGEST_TITLE[language(lang_code)]
+    header = f"<b>{html.escape(header_plain)}</b>"
     messages: list[Rendered] = []
     lines: list[str] = [header]
     plain_lines: list[str] = [header_plain]

@@ -37,7 +37,7 @@ def visible(text: str) -> str:
 def test_full_message_has_headline_meta_summary_button_and_preview() -> None:
     msg = render.article_message(article(), ChatSettings(), "en", section_names=NAMES, tz=BAKU)
     assert msg.text.startswith("<b>Baku hosts &lt;script&gt;&amp;&quot;Aze&quot;</b>\n<i>")
-    assert "News, Energy · Ayla Məmmədova · 5 Mar 2025, 14:30 · 4 min read" in msg.text
+    assert "News, Energy · Ayla Məmmədova · March 5, 2025, 14:30 · 4 min read" in msg.text
     assert msg.text.endswith("\n\nA clean summary of the story.")
     assert visible(msg.text) == msg.plain
     assert msg.reply_markup is not None
@@ -54,7 +54,7 @@ def test_headline_style_previews_off_language_and_utm() -> None:
         article(), settings, "ru", section_names=NAMES, tz=BAKU, utm="newsbot"
     )
     assert "summary" not in msg.text
-    assert "5 мар 2025" in msg.text and "4 мин чтения" in msg.text
+    assert "5 марта 2025, 14:30" in msg.text and "4 мин чтения" in msg.text
     assert msg.link_preview is not None and msg.link_preview.is_disabled
     assert msg.reply_markup is not None
     button = msg.reply_markup.inline_keyboard[0][0]
