@@ -1,0 +1,225 @@
+"""Articles, their sections and their search row, always written together."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aiosqlite
+
+from bot.domain import Article
+from storage.db import transaction
+from storage.text import fold
+
+# Catalogue order, so an article's first section is the one the menu shows first.
+_CATALOGUE_ORDER = (
+    "LEFT JOIN sections s ON s.slug = x.section WHERE x.article_id = ? "
+    "ORDER BY s.position IS NULL, s.position, x.section"
+)
+# SQLite's default limit on host parameters is 999 in old builds; stay well below it.
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the store already knows about an article key, for deciding what is new."""
+
+    id: int
+    announced: bool
+    sections: frozenset[str]
+    title: str
+    summary: str
+    url: str
+    first_seen_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One article to insert or update; `announced` applies to inserts and only ever rises."""
+
+    article: Article
+    announced: bool
+
+
+def _epoch(when: datetime | None, default: int) -> int:
+    return int(when.timestamp()) if when is not None else default
+
+
+def _fts_text(article: Article, sections: Iterable[str]) -> tuple[str, str, str, str]:
+    return (
+        fold(article.title),
+        fold(article.summary),
+        fold(article.author),
+        fold(" ".join(sections)),
+    )
+
+
+async def by_keys(conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, Stored]:
+    """The stored state of every known key among `keys`."""
+    wanted = list(dict.fromkeys(keys))
+    found: dict[str, Stored] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(
+            "SELECT a.key, a.id, a.announced, a.title, a.summary, a.url, a.first_seen_at, "
+            "group_concat(s.section, char(31)) FROM articles a "
+            "LEFT JOIN article_sections s ON s.article_id = a.id "
+            f"WHERE a.key IN ({marks}) GROUP BY a.id",
+            chunk,
+        ) as cur:
+            async for row in cur:
+                found[row[0]] = Stored(
+                    id=row[1],
+                    announced=bool(row[2]),
+                    sections=frozenset(row[7].split("\x1f")) if row[7] else frozenset(),
+                    title=row[3],
+                    summary=row[4],
+                    url=row[5],
+                    first_seen_at=row[6],
+                )
+    return found
+
+
+async def _upsert(conn: aiosqlite.Connection, write: Write, now: int) -> Article:
+    a = write.article
+    async with conn.execute(
+        "INSERT INTO articles (key, url, title, summary, author, published_at, image_url, "
+        "word_count, first_seen_at, updated_at, announced) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET url = excluded.url, title = excluded.title, "
+        "summary = excluded.summary, "
+        "author = CASE excluded.author WHEN '' THEN articles.author ELSE excluded.author END, "
+        "image_url = coalesce(excluded.image_url, articles.image_url), "
+        "word_count = coalesce(excluded.word_count, articles.word_count), "
+        "updated_at = excluded.updated_at, "
+        "announced = max(articles.announced, excluded.announced) "
+        "RETURNING id, author, published_at, image_url, word_count",
+        (
+            a.key,
+            a.url,
+            a.title,
+            a.summary,
+            a.author,
+            _epoch(a.published, now),
+            a.image_url,
+            a.word_count,
+            now,
+            now,
+            int(write.announced),
+        ),
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    article_id = int(row[0])
+    await conn.executemany(
+        "INSERT OR IGNORE INTO article_sections (article_id, section) VALUES (?, ?)",
+        [(article_id, s) for s in a.sections],
+    )
+    async with conn.execute(
+        f"SELECT x.section FROM article_sections x {_CATALOGUE_ORDER}", (article_id,)
+    ) as cur:
+        sections = tuple(r[0] for r in await cur.fetchall())
+    stored = Article(
+        key=a.key,
+        url=a.url,
+        title=a.title,
+        summary=a.summary,
+        author=row[1],
+        published=datetime.fromtimestamp(row[2], UTC),
+        image_url=row[3],
+        sections=sections,
+        word_count=row[4],
+        id=article_id,
+    )
+    await conn.execute("DELETE FROM articles_fts WHERE rowid = ?", (article_id,))
+    await conn.execute(
+        "INSERT INTO articles_fts (rowid, title, summary, author, sections) VALUES (?, ?, ?, ?, ?)",
+        (article_id, *_fts_text(stored, sections)),
+    )
+    return stored
+
+
+async def upsert_many(
+    conn: aiosqlite.Connection, writes: Sequence[Write], now: int
+) -> list[Article]:
+    """Insert or update articles with their sections and FTS rows in ONE transaction.
+
+    Sections only accumulate: an article seen in several section feeds belongs to all of them.
+    Returns the stored articles (with ids and all their sections), in the order given.
+    """
+    async with transaction(conn):
+        return [await _upsert(conn, w, now) for w in writes]
+
+
+async def upsert(
+    conn: aiosqlite.Connection, article: Article, *, announced: bool, now: int
+) -> Article:
+    """Insert or update one article (see upsert_many)."""
+    return (await upsert_many(conn, [Write(article, announced)], now))[0]
+
+
+async def mark_announced(conn: aiosqlite.Connection, ids: Iterable[int]) -> None:
+    """Record that these articles were handed to delivery."""
+    await conn.executemany("UPDATE articles SET announced = 1 WHERE id = ?", [(i,) for i in ids])
+
+
+_SELECT = (
+    "SELECT a.id, a.key, a.url, a.title, a.summary, a.author, a.published_at, a.image_url, "
+    "a.word_count, (SELECT group_concat(section, char(31)) FROM "
+    "(SELECT x.section FROM article_sections x "
+    "LEFT JOIN sections s ON s.slug = x.section WHERE x.article_id = a.id "
+    "ORDER BY s.position IS NULL, s.position, x.section)) "
+    "FROM articles a"
+)
+
+
+def _article(row: aiosqlite.Row) -> Article:
+    return Article(
+        id=row[0],
+        key=row[1],
+        url=row[2],
+        title=row[3],
+        summary=row[4],
+        author=row[5],
+        published=datetime.fromtimestamp(row[6], UTC),
+        image_url=row[7],
+        word_count=row[8],
+        sections=tuple(row[9].split("\x1f")) if row[9] else (),
+    )
+
+
+async def get(conn: aiosqlite.Connection, article_id: int) -> Article | None:
+    """One stored article by id."""
+    async with conn.execute(f"{_SELECT} WHERE a.id = ?", (article_id,)) as cur:
+        row = await cur.fetchone()
+    return _article(row) if row else None
+
+
+async def latest(
+    conn: aiosqlite.Connection, n: int, sections: Iterable[str] | None = None
+) -> list[Article]:
+    """The `n` most recently published articles, optionally only from these sections."""
+    if sections is None:
+        sql = f"{_SELECT} ORDER BY a.published_at DESC, a.id DESC LIMIT ?"
+        params: tuple[object, ...] = (n,)
+    else:
+        wanted = list(sections)
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        sql = (
+            f"{_SELECT} WHERE a.id IN (SELECT article_id FROM article_sections "
+            f"WHERE section IN ({marks})) ORDER BY a.published_at DESC, a.id DESC LIMIT ?"
+        )
+        params = (*wanted, n)
+    async with conn.execute(sql, params) as cur:
+        return [_article(r) for r in await cur.fetchall()]
+
+
+async def count(conn: aiosqlite.Connection) -> int:
+    """How many articles are stored."""
+    async with conn.execute("SELECT count(*) FROM articles") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
