@@ -33,8 +33,30 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _poll(args: argparse.Namespace) -> int:
+    if not args.once:
+        print("newsbot: use `newsbot poll --once` (continuous polling is `newsbot run`)")
+        return 2
+    settings = config.load()
+    logs.setup(settings.log_format)
+    from bot import fanout, ingest
+
+    # The lock keeps a running bot and this pass from both claiming the same new articles.
+    with InstanceLock(settings.database):
+        return asyncio.run(ingest.poll_cli(settings, sys.stdout, fanout.fan_out))
+
+
 def _sections(args: argparse.Namespace) -> int:
     settings = config.load()
+    if args.discover:
+        from bot import discover
+
+        try:
+            print(asyncio.run(discover.discover(settings.site_url)), end="")
+        except discover.DiscoveryError as exc:
+            print(f"newsbot: {exc}", file=sys.stderr)
+            return 1
+        return 0
     for section in sections.load(settings.site_url, settings.sections_file):
         indent = "  " if section.parent else ""
         hidden = " (hidden)" if section.hidden else ""
@@ -88,7 +110,15 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the bot (needs TELEGRAM_BOT_TOKEN)")
     run.set_defaults(func=_run)
     sec = sub.add_parser("sections", help="list sections and their feed URLs")
+    sec.add_argument(
+        "--discover",
+        action="store_true",
+        help="print a sections file built from the WordPress site's categories (REST API)",
+    )
     sec.set_defaults(func=_sections)
+    poll = sub.add_parser("poll", help="poll the site once and print new articles (no token)")
+    poll.add_argument("--once", action="store_true", help="one pass, then exit (0 = all feeds ok)")
+    poll.set_defaults(func=_poll)
     bak = sub.add_parser(
         "backup", help="write a consistent copy of the database (safe while the bot runs)"
     )
