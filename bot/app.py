@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, CommandHandler
 
-from bot import retention, runtime, sections
+from bot import fanout, retention, runtime, sections, send
 from bot.config import Settings
+from bot.domain import Article
 from bot.handlers import commands
 from bot.runtime import Runtime
 from storage import db
@@ -55,7 +56,14 @@ async def startup(application: AnyApplication, settings: Settings) -> Runtime:
     rt = Runtime(settings=settings, sections=catalogue, db=conn)
     application.bot_data[runtime.KEY] = rt
     await application.bot.set_my_commands(COMMANDS)
+    rt.tasks.append(send.start(application, rt))
     return rt
+
+
+async def hand_over(rt: Runtime, articles: Sequence[Article]) -> None:
+    """Ingest -> delivery: queue new articles for their subscribers and wake the dispatcher."""
+    if await fanout.fan_out(rt.db, articles):
+        rt.outbox_ready.set()
 
 
 async def shutdown(rt: Runtime) -> None:

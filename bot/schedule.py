@@ -84,3 +84,15 @@ def digest_due(settings: ChatSettings, queued_at: float, now: float, tz: tzinfo)
     if due is None or due <= now:
         return None
     return due
+
+
+def last_digest(settings: ChatSettings, now: float, tz: tzinfo) -> float:
+    """The latest digest time at or before `now`: rows queued before it belong to this digest."""
+    at = parse_hhmm(settings.digest_time)
+    if at is None:
+        return now
+    local = datetime.fromtimestamp(now, tz)
+    candidate = datetime.combine(local.date(), at, tzinfo=tz)
+    if candidate > local:
+        candidate = datetime.combine(local.date() - timedelta(days=1), at, tzinfo=tz)
+    return candidate.timestamp()
