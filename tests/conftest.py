@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.doubles.botapi import BotApiDouble
+from tests.doubles.site import SiteDouble
 
 
 @pytest.fixture
@@ -17,5 +18,11 @@ async def botapi() -> AsyncIterator[BotApiDouble]:
 
 
 # --- site fixture (news-site double by helper SITE) -------------------------------------------
-# `site` = a started tests.doubles.site.SiteDouble; stopped after the test.
+@pytest.fixture
+async def site() -> AsyncIterator[SiteDouble]:
+    """A running news-site double seeded from tests/fixtures/site/ (fresh per test)."""
+    async with SiteDouble() as double:
+        yield double
+
+
 # --- end site fixture --------------------------------------------------------------------------
