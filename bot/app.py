@@ -11,7 +11,7 @@ from typing import Any
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, CommandHandler
 
-from bot import fanout, retention, runtime, sections, send
+from bot import fanout, health, retention, runtime, sections, send
 from bot.config import Settings
 from bot.domain import Article
 from bot.handlers import commands
@@ -57,6 +57,8 @@ async def startup(application: AnyApplication, settings: Settings) -> Runtime:
     application.bot_data[runtime.KEY] = rt
     await application.bot.set_my_commands(COMMANDS)
     rt.tasks.append(send.start(application, rt))
+    if settings.metrics_port is not None:
+        rt.tasks.append(await health.start(application))
     return rt
 
 

@@ -1,0 +1,188 @@
+"""/healthz and /metrics: the pure verdict, and the real bot serving them against the doubles."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot import health, metrics, runtime
+from bot.health import Facts
+from bot.lock import InstanceLock
+from tests.doubles.botapi import BotApiDouble
+from tests.harness import run_bot, settings_for
+
+NOW = 1_750_000_000
+
+
+def facts(**changes: object) -> Facts:
+    base: dict[str, object] = {
+        "now": NOW,
+        "started_at": NOW - 3600,
+        "poll_interval": 120.0,
+        "database_error": None,
+        "last_success": {"news": NOW - 100, "opinion": NOW - 200},
+        "tasks": {"dispatcher": None},
+        "receiving": True,
+    }
+    base.update(changes)
+    return Facts(**base)  # type: ignore[arg-type]
+
+
+def test_all_fresh_is_healthy() -> None:
+    healthy, body = health.assess(facts())
+    assert healthy
+    assert body["status"] == "ok" and body["problems"] == []
+    assert body["sections"]["news"] == {"last_success_at": NOW - 100, "fresh": True}
+    assert body["tasks"] == {"dispatcher": "running"}
+
+
+def test_section_stale_after_n_intervals() -> None:
+    limit = health.STALE_INTERVALS * 120
+    ok, _ = health.assess(facts(last_success={"news": NOW - limit}))
+    assert ok
+    healthy, body = health.assess(facts(last_success={"news": NOW - limit - 1}))
+    assert not healthy
+    assert body["sections"]["news"]["fresh"] is False
+    assert body["problems"] == [f"section news: no successful poll for {limit + 1} s"]
+
+
+def test_short_intervals_get_a_floor() -> None:
+    assert health.stale_after(1.0) == health.STALE_FLOOR
+    assert health.stale_after(600.0) == 3000
+
+
+def test_never_polled_section_gets_grace_from_start_up_only() -> None:
+    assert health.assess(facts(started_at=NOW - 10, last_success={"news": None}))[0]
+    healthy, body = health.assess(facts(started_at=NOW - 3600, last_success={"news": None}))
+    assert not healthy
+    assert "section news" in body["problems"][0]
+
+
+def test_database_and_dead_task_and_no_updates_are_problems() -> None:
+    healthy, body = health.assess(
+        facts(
+            database_error="OperationalError: database is locked",
+            tasks={"dispatcher": "RuntimeError: boom", "health": None},
+            receiving=False,
+        )
+    )
+    assert not healthy
+    assert body["database"] == "OperationalError: database is locked"
+    assert body["tasks"] == {"dispatcher": "RuntimeError: boom", "health": "running"}
+    assert len(body["problems"]) == 3
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def seed(database: Path) -> None:
+    """Readers and an outbox, written by another connection as the running bot would."""
+    with sqlite3.connect(database) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        for chat in (101, 102, 103):
+            conn.execute(
+                "INSERT INTO chats (id, kind, active, created_at, updated_at) "
+                "VALUES (?, 'private', ?, 0, 0)",
+                (chat, 0 if chat == 103 else 1),
+            )
+            conn.execute(
+                "INSERT INTO subscriptions (chat_id, section, created_at) VALUES (?, 'news', 0)",
+                (chat,),
+            )
+        conn.execute(
+            "INSERT INTO subscriptions (chat_id, section, created_at) VALUES (101, 'opinion', 0)"
+        )
+        conn.execute(
+            "INSERT INTO feeds (url, section, last_success_at) "
+            "VALUES ('http://x/category/news/feed/', 'news', 1700000000)"
+        )
+    conn.close()
+
+
+async def test_healthz_and_metrics_served_by_the_running_bot(
+    botapi: BotApiDouble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    settings = settings_for(botapi, None, tmp_path, NEWSBOT_METRICS_PORT=port, listen="127.0.0.1")
+    monkeypatch.setattr(health, "WRITE_PROBE_SECONDS", 0.2)
+    async with run_bot(settings) as application, httpx.AsyncClient() as client:
+        base = f"http://127.0.0.1:{port}"
+        seed(settings.database)
+
+        reply = await client.get(f"{base}/healthz")
+        body = reply.json()
+        assert reply.status_code == 200, body
+        assert reply.headers["content-type"] == "application/json"
+        assert body["database"] == "ok"
+        assert body["tasks"]["dispatcher"] == "running"
+        # The stored poll is ancient, but this process started just now: grace, not alarm.
+        assert body["sections"]["news"] == {"last_success_at": 1700000000, "fresh": True}
+
+        metrics.delivery_sent(0.03)
+        metrics.rate_limited()
+        metrics.poll("news", ok=False)
+        metrics.inline_query(0.002)
+        text = (await client.get(f"{base}/metrics")).text
+        assert "newsbot_active_chats 2.0" in text
+        assert 'newsbot_subscriptions{section="news"} 2.0' in text
+        assert 'newsbot_subscriptions{section="opinion"} 1.0' in text
+        assert 'newsbot_outbox_rows{status="pending"} 0.0' in text
+        assert 'newsbot_last_successful_poll_timestamp_seconds{section="news"} 1.7e+09' in text
+        assert 'newsbot_send_latency_seconds_bucket{le="0.05"}' in text
+        assert 'newsbot_deliveries_total{outcome="sent"}' in text
+        assert "newsbot_telegram_429_total" in text
+        assert 'newsbot_poll_failures_total{section="news"}' in text
+        assert "newsbot_inline_query_latency_seconds_count" in text
+        assert "process_resident_memory_bytes" in text
+
+        # Another process holding the write lock: the probe must say the database is stuck.
+        locker = sqlite3.connect(settings.database, isolation_level=None)
+        locker.execute("BEGIN EXCLUSIVE")
+        try:
+            reply = await client.get(f"{base}/healthz")
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        assert reply.status_code == 503
+        assert "database is locked" in reply.json()["database"]
+
+        # The dispatcher dying is the silent failure an operator most needs to see.
+        rt = runtime.of_app(application)
+        dispatcher = next(t for t in rt.tasks if t.get_name() == "dispatcher")
+        dispatcher.cancel()
+        reply = await client.get(f"{base}/healthz")
+        assert reply.status_code == 503
+        assert reply.json()["tasks"]["dispatcher"] == "cancelled"
+    # Shut down with the bot: nothing listens any more.
+    with pytest.raises(httpx.ConnectError):
+        async with httpx.AsyncClient() as client:
+            await client.get(f"http://127.0.0.1:{port}/healthz")
+
+
+async def test_probe_reads_healthz_or_the_lock(
+    botapi: BotApiDouble, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = free_port()
+    settings = settings_for(botapi, None, tmp_path, NEWSBOT_METRICS_PORT=port)
+    async with run_bot(settings):
+        ok, detail = await asyncio.to_thread(health.probe, settings)
+        assert ok, detail
+        assert '"status": "ok"' in detail
+    ok, detail = await asyncio.to_thread(health.probe, settings)
+    assert not ok and "Connection refused" in detail
+
+    no_port = settings_for(botapi, None, tmp_path)
+    ok, detail = health.probe(no_port)
+    assert not ok and "no running newsbot" in detail
+    with InstanceLock(no_port.database):
+        ok, detail = health.probe(no_port)
+    assert ok and "is running" in detail
