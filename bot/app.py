@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from telegram import BotCommand, Update
 from telegram.ext import Application, ApplicationBuilder, CommandHandler
 
-from bot import fanout, health, retention, runtime, sections, send
+from bot import fanout, health, ingest, retention, runtime, sections, send
 from bot.config import Settings
 from bot.domain import Article
 from bot.handlers import commands
@@ -57,6 +58,7 @@ async def startup(application: AnyApplication, settings: Settings) -> Runtime:
     application.bot_data[runtime.KEY] = rt
     await application.bot.set_my_commands(COMMANDS)
     rt.tasks.append(send.start(application, rt))
+    rt.tasks.append(asyncio.create_task(ingest.poll_forever(rt, functools.partial(hand_over, rt))))
     if settings.metrics_port is not None:
         rt.tasks.append(await health.start(application))
     return rt
