@@ -173,13 +173,11 @@ class SiteDouble:
             ]
         )
         self._stopping.clear()
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        tcp = web.TCPSite(self._runner, "127.0.0.1", 0, shutdown_timeout=0.5)
+        tcp = web.TCPSite(self._runner, "127.0.0.1", 0)
         await tcp.start()
-        server = tcp._server  # aiohttp exposes the bound port only through the server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
         self._stopping.set()  # releases "timeout" handlers so shutdown does not wait on them
