@@ -66,6 +66,28 @@ def _sections(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stats(args: argparse.Namespace) -> int:
+    import time
+
+    from bot import report
+    from storage import db, stats
+
+    settings = config.load()
+    if not settings.database.is_file():
+        print(f"newsbot: there is no database at {settings.database}", file=sys.stderr)
+        return 1
+
+    async def read() -> stats.Figures:
+        conn = await db.connect(settings.database)
+        try:
+            return await stats.figures(conn, int(time.time()))
+        finally:
+            await conn.close()
+
+    print(report.render(asyncio.run(read()), int(time.time())))
+    return 0
+
+
 def _backup(args: argparse.Namespace) -> int:
     from storage import backup
 
@@ -119,6 +141,8 @@ def parser() -> argparse.ArgumentParser:
     poll = sub.add_parser("poll", help="poll the site once and print new articles (no token)")
     poll.add_argument("--once", action="store_true", help="one pass, then exit (0 = all feeds ok)")
     poll.set_defaults(func=_poll)
+    sta = sub.add_parser("stats", help="chats, articles, deliveries and feed health (no token)")
+    sta.set_defaults(func=_stats)
     bak = sub.add_parser(
         "backup", help="write a consistent copy of the database (safe while the bot runs)"
     )

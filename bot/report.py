@@ -1,0 +1,48 @@
+"""`newsbot stats`: the /metrics figures as a few readable lines for an operator."""
+
+from __future__ import annotations
+
+import time
+
+from storage.stats import Figures
+
+
+def _ago(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} s ago"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min ago"
+    if seconds < 36 * 3600:
+        return f"{round(seconds / 3600)} h ago"
+    return f"{round(seconds / 86400)} days ago"
+
+
+def _when(at: int | None, now: int) -> str:
+    if at is None:
+        return "never"
+    stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(at))
+    return f"{stamp} UTC ({_ago(max(0, now - at))})"
+
+
+def render(figures: Figures, now: int) -> str:
+    """The figures as plain text, one topic per line, then one line per section."""
+    d = figures.deliveries
+    lines = [
+        f"Chats:       {figures.active_chats} active, {figures.inactive_chats} gone",
+        f"Articles:    {figures.articles} stored, {figures.articles_last_day} new in 24 h",
+        f"Deliveries:  {d['pending']} pending, {d['sent']} sent "
+        f"({figures.sent_last_day} in 24 h), {d['failed']} failed, {d['dropped']} dropped",
+        "",
+    ]
+    width = max((len(s.name) + len(s.slug) + 3 for s in figures.sections), default=10)
+    lines.append(f"{'Section':<{width}}  {'subs':>5}  {'articles':>8}  last good poll")
+    for s in figures.sections:
+        label = f"{s.name} [{s.slug}]"
+        line = (
+            f"{label:<{width}}  {s.subscriptions:>5}  {s.articles:>8}  "
+            f"{_when(s.last_success_at, now)}"
+        )
+        if s.failing_feeds:
+            line += f"  FAILING ({s.failing_feeds} feed): {s.last_error or 'unknown error'}"
+        lines.append(line)
+    return "\n".join(lines)
