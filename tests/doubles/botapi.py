@@ -434,6 +434,34 @@ class BotApiDouble:
                 self._call_waiters.discard(event)
 
     @property
+    def polling(self) -> bool:
+        """A getUpdates long poll is waiting right now (the bot is up and listening)."""
+        return self._poller is not None
+
+    async def wait_until(
+        self,
+        condition: Callable[[], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until `condition()` holds; it is re-checked whenever a call arrives or ends."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not condition():
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(f"condition still false after {timeout}s")
+            event = asyncio.Event()
+            self._call_waiters.add(event)
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), remaining)
+            finally:
+                self._call_waiters.discard(event)
+
+    async def wait_polling(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until the bot is long-polling getUpdates."""
+        await self.wait_until(lambda: self.polling, timeout)
+
+    @property
     def pending_updates(self) -> list[dict[str, Any]]:
         """Injected updates the bot has not confirmed yet."""
         return list(self._updates)
@@ -967,6 +995,7 @@ class BotApiDouble:
             self._poller.set()
         mine = asyncio.Event()
         self._poller = mine
+        self._wake(self._call_waiters)  # wait_until(lambda: api.polling) may be watching
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:
