@@ -10,12 +10,21 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from telegram import BotCommand, Update
-from telegram.ext import Application, ApplicationBuilder, CommandHandler
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
-from bot import fanout, health, ingest, retention, runtime, sections, send
+from bot import fanout, health, i18n, ingest, keyboards, retention, runtime, sections, send
 from bot.config import Settings
 from bot.domain import Article
-from bot.handlers import commands
+from bot.handlers import commands, errors, groups, picker
+from bot.handlers import settings as reader_settings
 from bot.runtime import Runtime
 from storage import db
 from storage import sections as stored_sections
@@ -24,7 +33,18 @@ log = logging.getLogger(__name__)
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
-COMMANDS = (BotCommand("start", "Welcome and section picker"),)
+READER_COMMANDS = (
+    ("start", commands.start),
+    ("sections", picker.sections),
+    ("subscribe", commands.subscribe),
+    ("unsubscribe", commands.unsubscribe),
+    ("mysubs", commands.mysubs),
+    ("latest", commands.latest),
+    ("settings", reader_settings.settings),
+    ("stop", commands.stop),
+    ("help", commands.help_command),
+)
+COMMANDS = tuple(BotCommand(name, i18n.t("en", f"command.{name}")) for name, _ in READER_COMMANDS)
 
 
 def build(settings: Settings) -> AnyApplication:
@@ -38,7 +58,20 @@ def build(settings: Settings) -> AnyApplication:
         .get_updates_read_timeout(30)
         .build()
     )
-    application.add_handler(CommandHandler("start", commands.start))
+    for name, callback in READER_COMMANDS:
+        application.add_handler(CommandHandler(name, callback, filters=groups.NEW_POSTS))
+    application.add_handler(CallbackQueryHandler(picker.tap, pattern=r"^s:"))
+    application.add_handler(CallbackQueryHandler(reader_settings.choose, pattern=r"^c:"))
+    application.add_handler(CallbackQueryHandler(commands.stop_answer, pattern=r"^x:"))
+    application.add_handler(ChatMemberHandler(groups.membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, groups.migrated))
+    # Group 1 sees every private message; the hint skips commands that a handler claims.
+    private_posts = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    application.add_handler(
+        MessageHandler(private_posts & ~filters.StatusUpdate.ALL & ~filters.VIA_BOT, commands.hint),
+        group=1,
+    )
+    application.add_error_handler(errors.on_error)
     assert application.job_queue is not None
     application.job_queue.run_repeating(
         retention.prune_job,
@@ -57,6 +90,8 @@ async def startup(application: AnyApplication, settings: Settings) -> Runtime:
     rt = Runtime(settings=settings, sections=catalogue, db=conn)
     application.bot_data[runtime.KEY] = rt
     await application.bot.set_my_commands(COMMANDS)
+    for lang in (lang for lang in i18n.LANGUAGES if lang != i18n.DEFAULT):
+        await application.bot.set_my_commands(keyboards.menu(lang, COMMANDS), language_code=lang)
     rt.tasks.append(send.start(application, rt))
     rt.tasks.append(asyncio.create_task(ingest.poll_forever(rt, functools.partial(hand_over, rt))))
     if settings.metrics_port is not None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import preferences
 from bot.domain import ChatSettings, Section
-from bot.i18n import LANGUAGES, t
+from bot.i18n import LANGUAGES, command_descriptions, t
 
 ON = "✅ "
 SUB = "· "
@@ -16,7 +16,8 @@ PER_ROW = 2
 
 # Callback data: "s:…" the section picker, "c:…" settings, "x:…" /stop; all far below 64 bytes
 # because slugs are at most 40 bytes (bot/sections.py).
-PICK_TOGGLE = "s:t:"
+PICK_ADD = "s:+:"  # a tap sets the state its button showed, so a double tap cannot undo itself
+PICK_REMOVE = "s:-:"
 PICK_ALL = "s:all"
 PICK_NONE = "s:none"
 PICK_DONE = "s:done"
@@ -50,7 +51,8 @@ def picker(
     """One toggle per visible section, two per row, then All / None / Done."""
     toggles = [
         InlineKeyboardButton(
-            section_label(s, s.slug in followed), callback_data=PICK_TOGGLE + s.slug
+            section_label(s, s.slug in followed),
+            callback_data=(PICK_REMOVE if s.slug in followed else PICK_ADD) + s.slug,
         )
         for s in visible(sections)
     ]
@@ -60,6 +62,14 @@ def picker(
         InlineKeyboardButton(t(lang, "btn_done"), callback_data=PICK_DONE),
     ]
     return InlineKeyboardMarkup([*_rows(toggles, PER_ROW), controls])
+
+
+def parse_pick(data: str) -> tuple[bool, str] | None:
+    """(True, slug) for "follow slug", (False, slug) for "unfollow slug", else None."""
+    for prefix, follow in ((PICK_ADD, True), (PICK_REMOVE, False)):
+        if data.startswith(prefix) and len(data) > len(prefix):
+            return follow, data[len(prefix) :]
+    return None
 
 
 def mysubs(lang: str) -> InlineKeyboardMarkup:
@@ -147,3 +157,9 @@ def parse_settings(data: str) -> tuple[str, str] | None:
         return None
     name, sep, value = data[len(SETTINGS_PREFIX) :].partition(":")
     return (name, value) if sep and name and value else None
+
+
+def menu(lang: str, commands: Sequence[BotCommand]) -> list[BotCommand]:
+    """The command menu in `lang`: catalogue descriptions where there are any, else as given."""
+    texts = dict(command_descriptions(lang, [c.command for c in commands]))
+    return [BotCommand(c.command, texts.get(c.command, c.description)) for c in commands]

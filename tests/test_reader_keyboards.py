@@ -26,8 +26,16 @@ def test_picker_marks_followed_sections_two_per_row_with_controls() -> None:
     assert rows[2] == ["· Energy", "· Climate and Ecology"]
     assert rows[-1] == ["All", "None", "Done"]
     assert all(len(row) <= keyboards.PER_ROW for row in rows[:-1])
-    toggles = [d for d in _data(markup) if d.startswith(keyboards.PICK_TOGGLE)]
-    assert [d.removeprefix(keyboards.PICK_TOGGLE) for d in toggles] == [s.slug for s in CATALOGUE]
+    picks = [keyboards.parse_pick(d) for d in _data(markup)[:-3]]
+    assert [p[1] for p in picks if p] == [s.slug for s in CATALOGUE]
+    # A followed section's button unfollows it, any other follows it.
+    assert [p[0] for p in picks if p][:4] == [True, False, True, False]
+    assert [keyboards.parse_pick(d) for d in _data(markup)[-3:]] == [None, None, None]
+
+
+@pytest.mark.parametrize("data", ["s:+:", "s:-:", "s:t:opinion", "s:all", "x", ""])
+def test_parse_pick_rejects_other_data(data: str) -> None:
+    assert keyboards.parse_pick(data) is None
 
 
 def test_picker_hides_hidden_sections_and_translates_controls() -> None:
@@ -198,3 +206,13 @@ def test_every_language_labels_every_button() -> None:
     for lang in i18n.LANGUAGES:
         markup = keyboards.settings(ChatSettings(), lang, "UTC")
         assert all(text.strip() for row in _texts(markup) for text in row)
+
+
+def test_menu_translates_known_commands_and_keeps_others() -> None:
+    from telegram import BotCommand
+
+    commands = [BotCommand("start", "Start"), BotCommand("custom", "Something else")]
+    assert [(c.command, c.description) for c in keyboards.menu("ru", commands)] == [
+        ("start", "Приветствие и выбор разделов"),
+        ("custom", "Something else"),
+    ]

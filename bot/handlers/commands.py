@@ -2,19 +2,237 @@
 
 from __future__ import annotations
 
-import html
+from collections.abc import Sequence
 
-from telegram import Update
-from telegram.ext import ContextTypes
+from telegram import Message, Update
+from telegram.ext import CommandHandler, ContextTypes
 
-from bot import runtime
+from bot import i18n, keyboards, matching, preferences, replies, runtime
+from bot.domain import Section
+from bot.handlers import groups
+from bot.handlers.picker import send, unless_unchanged
+from bot.i18n import t
+from storage import articles, chats, subscriptions
+from storage.text import fold
+
+LATEST = 5
+# "all" in every language the bot speaks, as folded text.
+_ALL_WORDS = frozenset({"all", "*"} | {fold(t(lang, "btn_all")) for lang in i18n.LANGUAGES})
+
+
+def _named(sections: Sequence[Section], slugs: set[str]) -> str:
+    return replies.names(sections, slugs)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Welcome the reader."""
-    rt = runtime.of(context)
-    if update.effective_message is None:
+    """Welcome the reader; a deep-link payload ('opinion-defense') follows those sections."""
+    here = await groups.where(update, context)
+    message = update.effective_message
+    if here is None or message is None:
         return
-    await update.effective_message.reply_html(
-        f"Welcome! I bring you the news of <b>{html.escape(rt.settings.site_url)}</b>."
+    rt = runtime.of(context)
+    lang, conn = here.lang, rt.db
+    payload = context.args[0] if context.args else ""
+    lines = [t(lang, "welcome", site=replies.site_name(rt.settings.site_url))]
+    # Payloads starting with "search-" belong to the search handlers, registered ahead of this
+    # one; if none took it, the plain welcome is the right answer.
+    if payload and not payload.startswith("search-"):
+        offered = keyboards.visible(rt.sections)
+        found = matching.from_payload(payload, offered)
+        if found is None:
+            lines.append(t(lang, "deep_link_unknown"))
+        elif not await groups.may_manage(update, context):
+            lines.append(t(lang, "admins_only"))
+        else:
+            slugs = {s.slug for s in found}
+            await subscriptions.add(conn, here.chat_id, slugs, here.thread_id)
+            lines.append(t(lang, "deep_link_followed", sections=_named(rt.sections, slugs)))
+    followed = await subscriptions.sections_of(conn, here.chat_id, here.thread_id)
+    lines.append(t(lang, "picker_prompt"))
+    await send(message, "\n\n".join(lines), keyboards.picker(rt.sections, followed, lang))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List every command, one line each, and how inline search works."""
+    message = update.effective_message
+    if message is None:
+        return
+    lang = await groups.language(update, context)
+    await send(message, replies.help_text(lang, context.bot.username))
+
+
+async def _resolve(
+    message: Message, here: groups.Where, sections: Sequence[Section], raw: str
+) -> tuple[Section, ...] | None:
+    """The sections named in `raw`, or None after telling the reader what was wrong."""
+    offered = keyboards.visible(sections)
+    if len(raw) > matching.MAX_ARGUMENT:
+        await send(message, t(here.lang, "argument_too_long"))
+        return None
+    result = matching.resolve(raw, offered)
+    if result.unknown:
+        name = result.unknown[0]
+        suggestions = matching.closest(name, offered)
+        await send(message, replies.unknown(name, suggestions, offered, here.lang))
+        return None
+    return result.found
+
+
+async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Follow sections named in the arguments; without arguments, show the picker."""
+    here = await groups.where(update, context)
+    message = update.effective_message
+    if here is None or message is None:
+        return
+    rt = runtime.of(context)
+    if not await groups.may_manage(update, context):
+        await send(message, t(here.lang, "admins_only"))
+        return
+    raw = " ".join(context.args or ())
+    followed = await subscriptions.sections_of(rt.db, here.chat_id, here.thread_id)
+    if not raw.strip():
+        markup = keyboards.picker(rt.sections, followed, here.lang)
+        await send(message, t(here.lang, "picker_prompt"), markup)
+        return
+    if fold(raw.strip()) in _ALL_WORDS:
+        found: tuple[Section, ...] | None = tuple(keyboards.visible(rt.sections))
+    else:
+        found = await _resolve(message, here, rt.sections, raw)
+    if found is None:
+        return
+    wanted = {s.slug for s in found}
+    new, old = wanted - followed, wanted & followed
+    await subscriptions.add(rt.db, here.chat_id, new, here.thread_id)
+    lines = []
+    if new:
+        lines.append(t(here.lang, "subscribed", sections=_named(rt.sections, new)))
+    if old:
+        lines.append(t(here.lang, "already_subscribed", sections=_named(rt.sections, old)))
+    await send(message, "\n".join(lines))
+
+
+async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop following the named sections, or all; without arguments, show the picker."""
+    here = await groups.where(update, context)
+    message = update.effective_message
+    if here is None or message is None:
+        return
+    rt = runtime.of(context)
+    if not await groups.may_manage(update, context):
+        await send(message, t(here.lang, "admins_only"))
+        return
+    raw = " ".join(context.args or ())
+    followed = await subscriptions.sections_of(rt.db, here.chat_id, here.thread_id)
+    if not raw.strip():
+        markup = keyboards.picker(rt.sections, followed, here.lang)
+        await send(message, t(here.lang, "picker_prompt"), markup)
+        return
+    if fold(raw.strip()) in _ALL_WORDS:
+        await subscriptions.remove_all(rt.db, here.chat_id, here.thread_id)
+        await send(message, t(here.lang, "unsubscribed_all"))
+        return
+    found = await _resolve(message, here, rt.sections, raw)
+    if found is None:
+        return
+    named = {s.slug for s in found}
+    gone, absent = named & followed, named - followed
+    await subscriptions.remove(rt.db, here.chat_id, gone, here.thread_id)
+    lines = []
+    if gone:
+        lines.append(t(here.lang, "unsubscribed", sections=_named(rt.sections, gone)))
+    if absent:
+        lines.append(t(here.lang, "not_subscribed", sections=_named(rt.sections, absent)))
+    await send(message, "\n".join(lines))
+
+
+async def mysubs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the chat's sections and settings, with buttons to change them."""
+    here = await groups.where(update, context)
+    message = update.effective_message
+    if here is None or message is None:
+        return
+    rt = runtime.of(context)
+    followed = await subscriptions.sections_of(rt.db, here.chat_id, here.thread_id)
+    lines = preferences.describe(
+        here.settings, here.lang, here.client_language, rt.settings.timezone
+    )
+    text = replies.overview(rt.sections, followed, lines, here.lang, topic=here.thread_id > 0)
+    await send(message, text, keyboards.mysubs(here.lang))
+
+
+async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The five newest articles of the chat's sections, or of the sections named."""
+    here = await groups.where(update, context)
+    message = update.effective_message
+    if here is None or message is None:
+        return
+    rt = runtime.of(context)
+    raw = " ".join(context.args or ())
+    intro = ""
+    if raw.strip():
+        found = await _resolve(message, here, rt.sections, raw)
+        if found is None:
+            return
+        slugs: set[str] | None = {s.slug for s in found}
+        heading = t(
+            here.lang, "latest_heading_section", section=_named(rt.sections, slugs or set())
+        )
+    else:
+        slugs = await subscriptions.sections_of(rt.db, here.chat_id, here.thread_id) or None
+        heading = t(here.lang, "latest_heading")
+        if slugs is None:
+            intro = t(here.lang, "latest_all_sections") + "\n\n"
+    found_articles = await articles.latest(rt.db, LATEST, slugs)
+    await send(message, intro + replies.latest(found_articles, rt.sections, heading, here.lang))
+
+
+async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask for confirmation before forgetting the chat."""
+    message = update.effective_message
+    if message is None:
+        return
+    lang = await groups.language(update, context)
+    if not await groups.may_manage(update, context):
+        await send(message, t(lang, "admins_only"))
+        return
+    await send(message, t(lang, "stop_confirm"), keyboards.stop(lang))
+
+
+async def stop_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Forget the chat (subscriptions, settings, pending messages) or keep everything."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None:
+        return
+    lang = await groups.language(update, context)
+    if not await groups.may_manage(update, context):
+        await query.answer(t(lang, "admins_only"), show_alert=True)
+        return
+    await query.answer()
+    if query.data == keyboards.STOP_YES:
+        await chats.delete(runtime.of(context).db, chat.id)
+        text = t(lang, "stop_done")
+    else:
+        text = t(lang, "stop_cancelled")
+    if isinstance(query.message, Message):
+        async with unless_unchanged():
+            await query.edit_message_text(text, parse_mode="HTML")
+
+
+async def hint(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer any other private message with a one-line hint."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.text and message.text.startswith("/") and _is_registered(message.text, context):
+        return  # another handler answers this command
+    lang = await groups.language(update, context)
+    await send(message, t(lang, "hint", bot=context.bot.username))
+
+
+def _is_registered(text: str, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    name = text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else ""
+    return any(
+        isinstance(handler, CommandHandler) and name in handler.commands
+        for handlers in context.application.handlers.values()
+        for handler in handlers
     )

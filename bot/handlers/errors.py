@@ -1,0 +1,50 @@
+"""The last resort: log a failed update (never the token) and tell the reader, never crash."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot import logs
+from bot.handlers import groups
+from bot.i18n import t
+
+log = logging.getLogger(__name__)
+
+
+def scrub(text: str, token: str) -> str:
+    """`text` with the bot token (and its secret half alone) replaced."""
+    for secret in (token, token.partition(":")[2]):
+        if secret:
+            text = text.replace(secret, "<token>")
+    return text
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log what failed; answer a pending button press or a private message with an apology."""
+    error = context.error
+    details = "".join(traceback.format_exception(error)) if error else ""
+    logs.event(
+        log,
+        "update failed",
+        logging.ERROR,
+        error=scrub(repr(error), context.bot.token),
+        traceback=scrub(details, context.bot.token),
+    )
+    if not isinstance(update, Update):
+        return
+    chat = update.effective_chat
+    try:
+        lang = await groups.language(update, context)
+        if update.callback_query is not None:
+            await update.callback_query.answer(t(lang, "error_generic"))
+        elif update.effective_message and chat and chat.type == ChatType.PRIVATE:
+            await update.effective_message.reply_text(t(lang, "error_generic"))
+    except Exception as exc:  # the apology is best effort; an error handler must not raise
+        logs.event(
+            log, "apology failed", logging.WARNING, error=scrub(repr(exc), context.bot.token)
+        )

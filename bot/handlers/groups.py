@@ -1,0 +1,145 @@
+"""Where an update happens (chat, forum topic, language) and who may change a shared chat."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import cast
+
+from telegram import ChatMember, Message, Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes, filters
+
+from bot import i18n, logs, runtime
+from bot.domain import ChatKind, ChatSettings
+from storage import chats
+
+log = logging.getLogger(__name__)
+
+# Commands arrive as new messages or channel posts; edits of either are ignored on purpose.
+NEW_POSTS = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+
+ADMIN_TTL = 60.0  # seconds a getChatMember answer is trusted
+_ADMIN_CACHE = "reader.admins"
+_ADMIN_STATUSES = (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+_KINDS: dict[str, ChatKind] = {
+    ChatType.PRIVATE: "private",
+    ChatType.GROUP: "group",
+    ChatType.SUPERGROUP: "supergroup",
+    ChatType.CHANNEL: "channel",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """The chat (and forum topic) an update concerns, its stored settings and reply language."""
+
+    chat_id: int
+    thread_id: int
+    kind: ChatKind
+    settings: ChatSettings
+    lang: str
+    client_language: str | None
+
+
+def thread_of(message: Message) -> int:
+    """The forum topic a message belongs to; 0 for the chat itself (and for reply chains)."""
+    return (message.message_thread_id or 0) if message.is_topic_message else 0
+
+
+async def where(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Where | None:
+    """The update's chat, stored (created or reactivated) so that settings can be read."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or chat.type not in _KINDS:
+        return None
+    title = "" if chat.type == ChatType.PRIVATE else (chat.title or "")
+    stored = await chats.ensure(runtime.of(context).db, chat.id, _KINDS[chat.type], title)
+    user = update.effective_user
+    client = user.language_code if user and not user.is_bot else None
+    return Where(
+        chat_id=chat.id,
+        thread_id=thread_of(message) if isinstance(message, Message) else 0,
+        kind=stored.kind,
+        settings=stored.settings,
+        lang=i18n.language_for(stored.settings, client),
+        client_language=client,
+    )
+
+
+async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The reply language without storing anything (for chats the bot must not remember)."""
+    chat, user = update.effective_chat, update.effective_user
+    stored = await chats.get(runtime.of(context).db, chat.id) if chat else None
+    return i18n.language_for(
+        stored.settings if stored else None, user.language_code if user else None
+    )
+
+
+async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether the sender may change this chat's subscriptions and settings."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None:
+        return False
+    if chat.type == ChatType.PRIVATE:
+        return True
+    if update.channel_post is not None:
+        return True  # only a channel's administrators can post in it
+    if update.callback_query is None and message is not None and message.sender_chat is not None:
+        # An anonymous administrator posts as the group itself; a linked channel as itself.
+        return message.sender_chat.id == chat.id
+    user = update.effective_user
+    if user is None:
+        return False
+    return await _is_admin(context, chat.id, user.id)
+
+
+async def _is_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
+    cache = cast(
+        dict[tuple[int, int], tuple[float, bool]], context.bot_data.setdefault(_ADMIN_CACHE, {})
+    )
+    now = time.monotonic()
+    known = cache.get((chat_id, user_id))
+    if known is not None and known[0] > now:
+        return known[1]
+    try:
+        member = await context.bot.get_chat_member(chat_id, user_id)
+    except TelegramError as exc:
+        logs.event(log, "admin check failed", logging.WARNING, chat=chat_id, error=str(exc))
+        return False
+    allowed = member.status in _ADMIN_STATUSES
+    if len(cache) > 10_000:  # a bound, not an eviction policy: entries expire in a minute anyway
+        cache.clear()
+    cache[(chat_id, user_id)] = (now + ADMIN_TTL, allowed)
+    return allowed
+
+
+async def membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The bot was added to or removed from a chat (or blocked/unblocked in private)."""
+    change = update.my_chat_member
+    if change is None:
+        return
+    chat, status = change.chat, change.new_chat_member.status
+    conn = runtime.of(context).db
+    if status in (ChatMember.LEFT, ChatMember.BANNED):
+        await chats.deactivate(conn, chat.id)
+        logs.event(log, "removed from chat", chat=chat.id, status=status)
+    elif chat.type in _KINDS:
+        title = "" if chat.type == ChatType.PRIVATE else (chat.title or "")
+        await chats.ensure(conn, chat.id, _KINDS[chat.type], title)
+        logs.event(log, "added to chat", chat=chat.id, status=status)
+
+
+async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group became a supergroup: its subscriptions and settings move to the new id."""
+    message = update.effective_message
+    if message is None or message.migrate_to_chat_id is None:
+        return
+    conn = runtime.of(context).db
+    # Only the old group's service message acts, and only once: chats.migrate would otherwise
+    # replace an already migrated row.
+    if await chats.get(conn, message.chat_id) is None:
+        return
+    await chats.migrate(conn, message.chat_id, message.migrate_to_chat_id)
+    logs.event(log, "chat migrated", chat=message.chat_id, to=message.migrate_to_chat_id)
