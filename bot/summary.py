@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from html.parser import HTMLParser
 
 ELLIPSIS = "…"
@@ -32,6 +33,7 @@ _MORE = re.compile(
     r"|Read (?:more|the full (?:article|story))\b.*$)",
     re.I | re.S,
 )
+_TRUNCATED = re.compile(r"\[\s*(?:…|\.\.\.)\s*\]|\b(?:Continue|Keep) reading\b", re.I)
 _CAPTION_MARK = re.compile(
     r"(?:^|\b)(?:Photo|Photos|Image|Picture|Credit|Source|Foto|Şəkil)\s*(?:by\b|:|©)|©",
     re.I,
@@ -49,20 +51,20 @@ class _TextCollector(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.paragraphs: list[str] = []
+        self.captions: list[str] = []
         self._buffer: list[str] = []
+        self._caption: list[str] = []
+        self._caption_depth = 0  # skip-stack depth at which a caption element opened
         self._skip_stack: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self._skip_stack:
-            if tag not in _VOID:
-                self._skip_stack.append(tag)
-            return
         classes = " ".join(v or "" for k, v in attrs if k == "class").lower()
-        if tag in _SKIP or (classes and any(c in classes for c in _SKIP_CLASSES)):
-            if tag not in _VOID:
-                self._skip_stack.append(tag)
-            return
-        if tag in _BLOCKS:
+        skipped = tag in _SKIP or any(c in classes for c in _SKIP_CLASSES)
+        if (tag == "figcaption" or "caption" in classes) and not self._caption_depth:
+            self._caption_depth = len(self._skip_stack) + 1
+        if (self._skip_stack or skipped) and tag not in _VOID:
+            self._skip_stack.append(tag)
+        elif tag in _BLOCKS:
             self._flush()
 
     def handle_endtag(self, tag: str) -> None:
@@ -71,6 +73,12 @@ class _TextCollector(HTMLParser):
             if tag in self._skip_stack:
                 while self._skip_stack and self._skip_stack.pop() != tag:
                     pass
+            if self._caption_depth > len(self._skip_stack):
+                self._caption_depth = 0
+                caption = _WS.sub(" ", "".join(self._caption)).strip()
+                self._caption.clear()
+                if caption:
+                    self.captions.append(caption)
             return
         if tag in _BLOCKS:
             self._flush()
@@ -78,6 +86,8 @@ class _TextCollector(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._skip_stack:
             self._buffer.append(data)
+        elif self._caption_depth:
+            self._caption.append(data)
 
     def _flush(self) -> None:
         text = _WS.sub(" ", "".join(self._buffer)).strip()
@@ -90,16 +100,37 @@ class _TextCollector(HTMLParser):
         self._flush()
 
 
-def paragraphs(fragment: str) -> list[str]:
-    """Plain-text paragraphs of an HTML (or plain text) fragment."""
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A fragment's paragraphs, the image captions it carried, and whether it was cut short."""
+
+    paragraphs: tuple[str, ...]
+    captions: tuple[str, ...] = ()
+    truncated: bool = False
+
+
+def _decoded(text: str) -> str:
+    # Entities double-encoded by the CMS (&amp;#8217;) survive one decoding pass.
+    return html.unescape(text) if "&" in text else text
+
+
+def read(fragment: str) -> Text:
+    """Plain-text paragraphs and captions of an HTML (or plain-text) fragment."""
     if "<" not in fragment:
         text = html.unescape(fragment)
-        return [p for p in (_WS.sub(" ", b).strip() for b in re.split(r"\n\s*\n", text)) if p]
+        paras = tuple(p for p in (_WS.sub(" ", b).strip() for b in re.split(r"\n\s*\n", text)) if p)
+        return Text(paras, (), bool(_TRUNCATED.search(text)))
     collector = _TextCollector()
     collector.feed(fragment)
     collector.close()
-    # Entities double-encoded by the CMS (&amp;#8217;) survive one decoding pass.
-    return [html.unescape(p) if "&" in p else p for p in collector.paragraphs]
+    paras = tuple(_decoded(p) for p in collector.paragraphs)
+    truncated = any(_TRUNCATED.search(p) for p in paras)
+    return Text(paras, tuple(_decoded(c) for c in collector.captions), truncated)
+
+
+def paragraphs(fragment: str) -> list[str]:
+    """Plain-text paragraphs of an HTML (or plain-text) fragment."""
+    return list(read(fragment).paragraphs)
 
 
 def _is_caption(paragraph: str) -> bool:
@@ -112,13 +143,23 @@ def _is_caption(paragraph: str) -> bool:
     return len(paragraph) < 60 and not re.search(r"[.!?…:;]\s*$", paragraph)
 
 
-def clean(paras: Iterable[str]) -> str:
-    """Paragraphs joined into one lead, without leading captions and WordPress boilerplate."""
+def clean(paras: Iterable[str], captions: Iterable[str] = ()) -> str:
+    """Paragraphs joined into one lead, without leading captions and WordPress boilerplate.
+
+    `captions` are the article's image captions: WordPress's automatic excerpt glues the first
+    one to the start of the lead ("Photo: AZERTAC Şuşa hosts…"), so a lead starting with one
+    loses it.
+    """
     kept = [t for t in (_MORE.sub("", _FOOTER.sub("", p)).strip() for p in paras) if t]
     # A caption only counts as one when something follows it; a lone short line is the lead.
     while len(kept) > 1 and _is_caption(kept[0]):
         kept.pop(0)
-    return _WS.sub(" ", " ".join(kept)).strip()
+    text = _WS.sub(" ", " ".join(kept)).strip()
+    for caption in sorted(set(captions), key=len, reverse=True):
+        if text.startswith(caption) and len(text) > len(caption):
+            text = text[len(caption) :].lstrip()
+            break
+    return text
 
 
 def _sentence_ends(text: str) -> list[int]:
@@ -134,13 +175,23 @@ def _sentence_ends(text: str) -> list[int]:
     return ends
 
 
-def cut(text: str, low: int, high: int) -> str:
-    """Cut at the last sentence end in [low, high]; else at a word boundary with an ellipsis."""
-    if len(text) <= high:
+def cut(text: str, low: int, high: int, *, truncated: bool = False) -> str:
+    """Cut at the last sentence end in [low, high]; else at a word boundary with an ellipsis.
+
+    A `truncated` text (an excerpt the CMS cut mid-sentence) is never returned as it ends.
+    """
+    if len(text) <= high and not truncated:
         return text
-    ends = [e for e in _sentence_ends(text) if low <= e <= high]
+    ends = [e for e in _sentence_ends(text + " ") if low <= e <= high]
     if ends:
         return text[: ends[-1]].rstrip()
+    if len(text) <= high:
+        # The CMS already cut this text mid-sentence: a whole sentence, even a shorter one,
+        # reads better than a dangling clause.
+        shorter = [e for e in _sentence_ends(text + " ") if low // 2 <= e < low]
+        if shorter:
+            return text[: shorter[-1]].rstrip()
+        return text.rstrip(" ,;:–—-") + ELLIPSIS
     head = text[: high - len(ELLIPSIS) + 1]
     space = head.rfind(" ")
     if space > 0:
@@ -152,18 +203,18 @@ def lead(sources: Sequence[str], low: int = 200, high: int = 400) -> str:
     """The summary from the first source giving at least `low` characters, else the longest.
 
     `sources` are HTML or plain-text fragments in order of preference (excerpt, full content,
-    page paragraphs).
+    page paragraphs); captions found in any of them are kept out of the lead.
     """
-    best = ""
-    for source in sources:
-        if not source or not source.strip():
-            continue
-        text = clean(paragraphs(source))
+    texts = [read(s) for s in sources if s and s.strip()]
+    captions = [c for t in texts for c in t.captions]
+    best, best_truncated = "", False
+    for source in texts:
+        text = clean(source.paragraphs, captions)
         if len(text) >= low:
-            return cut(text, low, high)
+            return cut(text, low, high, truncated=source.truncated)
         if len(text) > len(best):
-            best = text
-    return cut(best, low, high)
+            best, best_truncated = text, source.truncated
+    return cut(best, low, high, truncated=best_truncated)
 
 
 def is_thin(summary: str, low: int) -> bool:
