@@ -66,6 +66,12 @@ def _sections(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from bot import check
+
+    return check.report(asyncio.run(check.run_checks()), sys.stdout)
+
+
 def _stats(args: argparse.Namespace) -> int:
     import time
 
@@ -141,6 +147,10 @@ def parser() -> argparse.ArgumentParser:
     poll = sub.add_parser("poll", help="poll the site once and print new articles (no token)")
     poll.add_argument("--once", action="store_true", help="one pass, then exit (0 = all feeds ok)")
     poll.set_defaults(func=_poll)
+    chk = sub.add_parser(
+        "check", help="check config, database, Bot API and every feed (exit 1 on a failure)"
+    )
+    chk.set_defaults(func=_check)
     sta = sub.add_parser("stats", help="chats, articles, deliveries and feed health (no token)")
     sta.set_defaults(func=_stats)
     bak = sub.add_parser(

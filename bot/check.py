@@ -1,0 +1,159 @@
+"""`newsbot check`: can this configuration run? Config, database, Bot API, every section's feed.
+
+Each check ends as one OK/ERROR line; the token never appears in any of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+import httpx
+
+from bot import config, sections
+from bot.config import ConfigError, Settings
+from bot.domain import Section
+from bot.fetch import Fetcher, FetchResult
+from storage import db
+
+_FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)[\s>]")
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """The outcome of one check."""
+
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        """The report line, e.g. `OK    database: schema version 3 (newsbot.db)`."""
+        return f"{'OK' if self.ok else 'ERROR':<5} {self.name}: {self.detail}"
+
+
+def scrub(text: str, token: str | None) -> str:
+    """The text with the token (and its secret half) masked."""
+    if token:
+        text = text.replace(token, "<token>")
+        secret = token.partition(":")[2]
+        if len(secret) >= 8:
+            text = text.replace(secret, "<token>")
+    return text
+
+
+def bot_api_verdict(base_url: str, status: int, payload: object) -> Check:
+    """What a getMe answer says about the token and the base URL."""
+    name = "bot api"
+    body = payload if isinstance(payload, dict) else {}
+    if status in (401, 404) or body.get("error_code") in (401, 404):
+        return Check(
+            name,
+            False,
+            f"the token was rejected ({status} {body.get('description', 'Unauthorized')}); "
+            "check TELEGRAM_BOT_TOKEN (@BotFather's /token shows it again)",
+        )
+    if not body:
+        return Check(
+            name,
+            False,
+            f"{base_url} answered HTTP {status} without a Bot API reply; check TELEGRAM_BASE_URL",
+        )
+    result = body.get("result")
+    if body.get("ok") is True and isinstance(result, dict):
+        return Check(
+            name, True, f"@{result.get('username', '?')} (id {result.get('id')}) via {base_url}"
+        )
+    return Check(
+        name, False, f"{base_url} answered {status}: {body.get('description', 'no description')}"
+    )
+
+
+def feed_verdict(section: Section, result: FetchResult) -> Check:
+    """Whether a section's first feed answered with something that looks like a feed."""
+    name = f"feed {section.slug}"
+    if result.error:
+        return Check(name, False, f"{result.url}: {result.error}")
+    if not _FEED_ROOT.search(result.body[:4096]):
+        kind = result.content_type or "unknown type"
+        return Check(name, False, f"{result.url}: HTTP {result.status} but not RSS/Atom ({kind})")
+    return Check(name, True, f"{result.url} (HTTP {result.status}, {len(result.body)} bytes)")
+
+
+async def check_database(settings: Settings) -> Check:
+    """Open (and migrate) the database the bot would use."""
+    try:
+        conn = await db.connect(settings.database)
+    except db.SchemaTooNew as exc:
+        return Check("database", False, str(exc))
+    except (sqlite3.Error, OSError) as exc:
+        return Check("database", False, f"cannot open {settings.database}: {exc}")
+    try:
+        version = await db.schema_version(conn)
+    finally:
+        await conn.close()
+    return Check("database", True, f"schema version {version} ({settings.database})")
+
+
+async def check_bot_api(settings: Settings) -> Check:
+    """getMe with the configured token and base URL."""
+    try:
+        token = settings.require_token()
+    except ConfigError as exc:
+        return Check("bot api", False, str(exc))
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.post(f"{settings.base_url}{token}/getMe")
+    except httpx.HTTPError as exc:
+        detail = f"cannot reach {settings.base_url}: {type(exc).__name__}: {exc}"
+        return Check("bot api", False, scrub(detail, token))
+    try:
+        payload: object = response.json()
+    except ValueError:
+        payload = None
+    verdict = bot_api_verdict(settings.base_url, response.status_code, payload)
+    return Check(verdict.name, verdict.ok, scrub(verdict.detail, token))
+
+
+async def check_feeds(settings: Settings, catalogue: Sequence[Section]) -> list[Check]:
+    """GET each section's first feed URL, a few at a time."""
+    with_feeds = [s for s in catalogue if s.feeds]
+    async with Fetcher(settings.site_url, connect_timeout=5, read_timeout=10) as fetcher:
+        results = await asyncio.gather(*(fetcher.get(s.feeds[0]) for s in with_feeds))
+    return [feed_verdict(s, r) for s, r in zip(with_feeds, results, strict=True)]
+
+
+async def run_checks(env: Mapping[str, str] | None = None) -> list[Check]:
+    """Every check, in report order; a bad configuration stops the rest."""
+    try:
+        settings = config.load(env)
+        catalogue = sections.load(settings.site_url, settings.sections_file)
+    except ConfigError as exc:
+        return [Check("config", False, str(exc))]
+    checks = [
+        Check(
+            "config",
+            True,
+            f"site {settings.site_url}, {len(catalogue)} sections, "
+            f"poll every {settings.poll_interval:g} s",
+        ),
+        await check_database(settings),
+        await check_bot_api(settings),
+    ]
+    return checks + await check_feeds(settings, catalogue)
+
+
+def report(checks: Sequence[Check], out: TextIO) -> int:
+    """Print the lines and a summary; the exit code (0 only when everything passed)."""
+    for check in checks:
+        print(check.line(), file=out)
+    failed = sum(not c.ok for c in checks)
+    if failed:
+        print(f"{failed} of {len(checks)} checks failed", file=out)
+        return 1
+    print(f"all {len(checks)} checks passed", file=out)
+    return 0
