@@ -211,3 +211,27 @@ async def test_edit_and_remove_post(site: SiteDouble) -> None:
     old = site.add_post("Backdated", "history", published=datetime(2020, 1, 1, tzinfo=UTC))
     history = feedparser.parse((await get(site.feed_url("history"))).content).entries
     assert history[-1].id == site.guid(old)
+
+
+async def test_new_post_with_image_reaches_feed_rest_and_page(site: SiteDouble) -> None:
+    post = site.add_post(
+        "Xankəndi airport opens",
+        ["karabakh", "logistics-transport"],
+        image="/wp-content/uploads/2025/06/xankendi-airport.jpg",
+        caption="The terminal. Photo: AzeMedia",
+        caption_first=True,
+    )
+    entry = feedparser.parse((await get(site.feed_url("karabakh"))).content).entries[0]
+    assert entry.id == site.guid(post) and entry.author == "AzeMedia"
+    assert [t.term for t in entry.tags] == ["Karabakh", "Logistics-Transport"]
+    assert (
+        entry.media_content[0]["url"]
+        == f"{site.url}/wp-content/uploads/2025/06/xankendi-airport.jpg"
+    )
+    assert entry.summary.startswith("The terminal. Photo: AzeMedia Xankəndi airport opens.")
+    page = (await get(site.link(post))).text
+    assert f'<meta property="og:image" content="{entry.media_content[0]["url"]}" />' in page
+    image = await get(entry.media_content[0]["url"])
+    assert image.headers["content-type"] == "image/png" and image.content.startswith(b"\x89PNG")
+    since = {"If-Modified-Since": "Sun, 01 Jun 2025 00:00:00 -0000"}
+    assert (await get(site.feed_url("karabakh"), headers=since)).status_code == 200

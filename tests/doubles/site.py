@@ -208,13 +208,14 @@ class SiteDouble:
         caption_first: bool = False,
         post_id: int | None = None,
         slug: str | None = None,
-        media: bool = False,
+        media: bool | None = None,
         feed_content: bool = True,
     ) -> Post:
         """Publish a post (default: now, newest id); it shows in its categories' and parents' feeds.
 
         `content` is HTML or a list of paragraphs (default: three generated paragraphs);
-        `image` a URL or a path on this site ("/wp-content/uploads/...").
+        `image` a URL or a path on this site ("/wp-content/uploads/..."); with an image the
+        feed item carries <media:content> and <enclosure> unless `media=False`.
         """
         cats = (categories,) if isinstance(categories, str) else tuple(categories)
         unknown = [c for c in cats if self._category(c) is None]
@@ -234,7 +235,7 @@ class SiteDouble:
             excerpt=excerpt,
             image=image if isinstance(image, Image) or image is None else Image(image, caption),
             caption_first=caption_first,
-            media=media,
+            media=image is not None if media is None else media,
             feed_content=feed_content,
         )
         self.posts[post_id] = post
@@ -454,6 +455,8 @@ class SiteDouble:
                 since = parsedate_to_datetime(if_modified_since)
             except (TypeError, ValueError):
                 since = None
+            if since is not None and since.tzinfo is None:  # "-0000" parses as naive
+                since = since.replace(tzinfo=UTC)
             fresh = since is not None and modified.replace(microsecond=0) <= since
         if fresh:
             return web.Response(status=304, headers=headers)
