@@ -26,6 +26,7 @@ from bot.domain import Article
 from bot.handlers import commands, errors, groups, picker
 from bot.handlers import settings as reader_settings
 from bot.runtime import Runtime
+from bot.webhook import start as start_webhook
 from storage import db
 from storage import sections as stored_sections
 
@@ -124,7 +125,13 @@ async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
         try:
             await application.start()
             assert application.updater is not None
-            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            if settings.webhook_url:
+                await start_webhook(application.updater, settings)
+            else:
+                await application.updater.start_polling(
+                    allowed_updates=Update.ALL_TYPES,
+                    drop_pending_updates=settings.drop_pending_updates,
+                )
             log.info("newsbot is running", extra={"fields": {"sections": len(rt.sections)}})
             yield application
         finally:
