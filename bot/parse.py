@@ -118,11 +118,13 @@ def parse_feed(body: bytes, section: str, low: int = 200, high: int = 400) -> tu
         return parse_rest_posts(body, section, low, high)
     parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
     entries: Sequence[Mapping[str, Any]] = parsed.get("entries") or ()
-    if not entries and (parsed.get("bozo") or not parsed.get("version")):
+    articles = tuple(a for a in (_entry(e, section, low, high) for e in entries) if a is not None)
+    # A broken feed that still yields whole entries is used (feedparser is lenient for a
+    # reason); one that yields nothing is an error, not an empty section.
+    if not articles and (parsed.get("bozo") or not parsed.get("version")):
         reason = parsed.get("bozo_exception") or "no feed found"
         raise FeedError(f"malformed feed: {str(reason)[:200]}")
-    articles = (_entry(e, section, low, high) for e in entries)
-    return tuple(a for a in articles if a is not None)
+    return articles
 
 
 def _rendered(value: Any) -> str:
