@@ -18,7 +18,7 @@ from storage.db import SchemaTooNew
 def _run(args: argparse.Namespace) -> int:
     settings = config.load()
     settings.require_token()
-    logs.setup(settings.log_format)
+    logs.setup(settings.log_format, token=settings.token)
     from bot import app
 
     async def main() -> None:
@@ -38,7 +38,7 @@ def _poll(args: argparse.Namespace) -> int:
         print("newsbot: use `newsbot poll --once` (continuous polling is `newsbot run`)")
         return 2
     settings = config.load()
-    logs.setup(settings.log_format)
+    logs.setup(settings.log_format, token=settings.token)
     from bot import fanout, ingest
 
     # The lock keeps a running bot and this pass from both claiming the same new articles.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from urllib.parse import quote
 
 
 class _JsonFormatter(logging.Formatter):
@@ -16,8 +17,10 @@ class _JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         data.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            data["exception"] = record.exc_text
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
@@ -30,9 +33,48 @@ class _TextFormatter(logging.Formatter):
         return line
 
 
-def setup(log_format: str = "text", level: int = logging.INFO) -> None:
-    """Configure the root logger once for the process."""
+class Redact(logging.Filter):
+    """Replaces the bot token (and its secret half) in every record that reaches the handler.
+
+    Bot API URLs embed the token, so any library's debug line or exception can carry it.
+    """
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        secret = token.partition(":")[2]
+        found = {token, quote(token, safe=""), secret if len(secret) >= 16 else token}
+        self.secrets = sorted((s for s in found if s), key=len, reverse=True)
+
+    def _clean(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "<token>")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = self._clean(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        fields = getattr(record, "fields", None)
+        if fields:
+            record.fields = {
+                k: v if isinstance(v, int | float | None) else self._clean(str(v))
+                for k, v in fields.items()
+            }
+        if record.exc_info:
+            # Rendered here, redacted, and cached where every formatter looks first.
+            record.exc_text = self._clean(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = self._clean(record.stack_info)
+        return True
+
+
+def setup(log_format: str = "text", level: int = logging.INFO, token: str | None = None) -> None:
+    """Configure the root logger once for the process; `token` never reaches the output."""
     handler = logging.StreamHandler(sys.stderr)
+    if token:
+        handler.addFilter(Redact(token))
     if log_format == "json":
         handler.setFormatter(_JsonFormatter())
     else:
