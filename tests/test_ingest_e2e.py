@@ -1,0 +1,273 @@
+"""The ingest pipeline end to end: real HTTP against the news-site double, real SQLite."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot import ingest, sections
+from bot.domain import Section
+from bot.fetch import Fetcher
+from bot.ingest import Decider, Pipeline, PollReport
+from storage import articles, db, feeds
+from storage import sections as stored_sections
+from tests.doubles.site import SiteDouble
+
+INTERVAL = 60.0
+
+
+@dataclass
+class Clock:
+    """An injectable wall clock: tests move time instead of sleeping."""
+
+    now: float = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Rig:
+    site: SiteDouble
+    conn: aiosqlite.Connection
+    fetcher: Fetcher
+    clock: Clock
+    catalogue: tuple[Section, ...]
+
+    def pipeline(self, catalogue: tuple[Section, ...] | None = None) -> Pipeline:
+        return Pipeline(
+            self.conn, catalogue or self.catalogue, self.fetcher, Decider(INTERVAL), self.clock
+        )
+
+    async def poll(self, catalogue: tuple[Section, ...] | None = None) -> PollReport:
+        return await self.pipeline(catalogue).poll_once()
+
+    async def announced(self) -> int:
+        async with self.conn.execute("SELECT count(*) FROM articles WHERE announced = 1") as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+@pytest.fixture
+async def rig(site: SiteDouble, tmp_path: Path) -> AsyncIterator[Rig]:
+    conn = await db.connect(tmp_path / "newsbot.db")
+    catalogue = sections.builtin(site.url)
+    await stored_sections.sync(conn, catalogue)
+    fetcher = Fetcher(site.url, connect_timeout=0.5, read_timeout=0.5, max_bytes=1024 * 1024)
+    try:
+        yield Rig(site, conn, fetcher, Clock(), catalogue)
+    finally:
+        await fetcher.aclose()
+        await conn.close()
+
+
+async def test_fresh_database_records_backlog_and_announces_nothing(rig: Rig) -> None:
+    report = await rig.poll()
+    assert report.ok
+    assert {f.status for f in report.feeds} == {"fetched"}
+    assert report.new == () and report.handed_over == ()
+    assert report.backlog == len(rig.site.posts) == await articles.count(rig.conn)
+    assert await rig.announced() == 0
+    # A post in a sub-section and its parent is one article with both sections.
+    stored = await articles.get(rig.conn, 1)
+    assert stored is not None
+    assert all(s.initialized for s in (await feeds.all_states(rig.conn)).values())
+
+
+async def test_new_post_appears_once_with_sections_clean_summary_and_image(rig: Rig) -> None:
+    await rig.poll()
+    post = rig.site.add_post(
+        "Şuşa hosts “Xarıbülbül” festival &amp; more",
+        ["energy"],
+        image="/wp-content/uploads/2025/05/xaribulbul.jpg",
+        caption="Photo: AZERTAC",
+        caption_first=True,
+    )
+    report = await rig.poll()
+    (article,) = report.new
+    assert report.handed_over == report.new
+    assert article.key == f"wp:{post.id}"
+    # energy is a sub-section of news: the parent's feed repeats the post, no duplicate.
+    assert article.sections == ("news", "energy")
+    assert article.title == "Şuşa hosts “Xarıbülbül” festival & more"
+    assert article.summary.startswith("Şuşa hosts “Xarıbülbül” festival & more.")
+    assert "Photo" not in article.summary and "appeared first" not in article.summary
+    assert not article.summary.endswith(("[…]", "[...]"))
+    assert 200 <= len(article.summary) <= 400
+    assert article.image_url == f"{rig.site.url}/wp-content/uploads/2025/05/xaribulbul.jpg"
+    assert article.author == "AzeMedia"
+    assert await articles.count(rig.conn) == len(rig.site.posts)
+
+    again = await rig.poll()
+    assert again.new == () and again.handed_over == ()
+    assert {f.status for f in again.feeds} == {"not_modified"}
+
+
+async def test_post_in_two_categories_is_one_article_with_two_sections(rig: Rig) -> None:
+    await rig.poll()
+    rig.site.add_post("Diaspora youth camp opens in Xankəndi", ["culture", "diaspora"])
+    report = await rig.poll()
+    (article,) = report.new
+    assert set(article.sections) == {"culture", "diaspora"}
+    latest = await articles.latest(rig.conn, 1, sections=["diaspora"])
+    assert latest[0].id == article.id
+
+
+async def test_unchanged_feeds_answer_304_and_cost_no_parsing(rig: Rig) -> None:
+    await rig.poll()
+    before = rig.site.not_modified_count
+    report = await rig.poll()
+    assert rig.site.not_modified_count - before == len(rig.catalogue)
+    assert report.backlog == 0 and report.updated == 0
+    last = rig.site.requests_to("opinion")[-1]
+    assert last.headers.get("If-None-Match")
+    assert last.headers.get("User-Agent", "").startswith("newsbot/")
+
+
+@pytest.mark.parametrize(
+    "kind", ["500", "404", "timeout", "malformed", "huge", "redirect-loop", "html", "retry-after"]
+)
+async def test_every_fault_is_isolated_reported_and_healed(
+    rig: Rig, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await rig.poll()
+    rig.site.fault("opinion", kind)
+    opinion = rig.site.add_post("Opinion: the Middle Corridor needs a timetable", ["opinion"])
+    energy = rig.site.add_post("Energy: SOCAR signs a solar deal", ["energy"])
+    with caplog.at_level(logging.WARNING, logger="bot.ingest"):
+        report = await rig.poll()
+    assert not report.ok
+    (failed,) = report.failed
+    assert failed.section == "opinion" and failed.error
+    assert [a.key for a in report.new] == [f"wp:{energy.id}"]
+    state = (await feeds.all_states(rig.conn))[failed.url]
+    assert state.failures == 1 and state.last_error == failed.error
+    assert state.next_fetch_at >= rig.clock.now + INTERVAL
+    warnings = [r for r in caplog.records if r.getMessage() == "feed failed"]
+    assert len(warnings) == 1 and warnings[0].fields["section"] == "opinion"  # type: ignore[attr-defined]
+    if kind == "retry-after":
+        assert state.next_fetch_at >= rig.clock.now + rig.site.retry_after
+
+    rig.site.clear_faults()
+    rig.clock.now = state.next_fetch_at
+    healed = await rig.poll()
+    assert healed.ok
+    assert [a.key for a in healed.new] == [f"wp:{opinion.id}"]
+    state = (await feeds.all_states(rig.conn))[failed.url]
+    assert state.failures == 0 and state.last_error is None
+
+
+async def test_backoff_doubles_skips_the_feed_and_logs_once_per_step(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    await rig.poll()
+    rig.site.fault("history", "500")
+    url = rig.site.feed_url("history")
+    waits = []
+    with caplog.at_level(logging.WARNING, logger="bot.ingest"):
+        for _ in range(3):
+            await rig.poll()
+            state = (await feeds.all_states(rig.conn))[url]
+            waits.append(state.next_fetch_at - rig.clock.now)
+            hits = rig.site.hits("history")
+            rig.clock.now += INTERVAL  # one interval later the feed is still backing off
+            skipped = await rig.poll()
+            assert rig.site.hits("history") == hits
+            assert any(f.url == url and f.status == "skipped" for f in skipped.feeds)
+            rig.clock.now = state.next_fetch_at
+    assert waits == [2 * INTERVAL, 4 * INTERVAL, 8 * INTERVAL]
+    assert sum(r.getMessage() == "feed failed" for r in caplog.records) == 3
+
+
+async def test_restart_reannounces_nothing(rig: Rig, tmp_path: Path) -> None:
+    await rig.poll()
+    rig.site.add_post("Karabakh: new village rebuilt in Ağdam", ["karabakh"])
+    assert len((await rig.poll()).new) == 1
+    await rig.conn.close()
+    rig.conn = await db.connect(tmp_path / "newsbot.db")
+    report = await rig.poll()
+    assert report.new == () and report.handed_over == ()
+    assert {f.status for f in report.feeds} == {"not_modified"}
+    # Even without validators (a cache wiped, or the site changed its ETags) nothing repeats.
+    await rig.conn.execute("UPDATE feeds SET etag = NULL, last_modified = NULL")
+    report = await rig.poll()
+    assert {f.status for f in report.feeds} == {"fetched"}
+    assert report.new == () and report.handed_over == ()
+
+
+async def test_edited_article_updates_store_and_search_but_is_not_pushed_again(rig: Rig) -> None:
+    await rig.poll()
+    post = rig.site.add_post("Baku hosts a forum", ["science"])
+    (article,) = (await rig.poll()).new
+    rig.site.edit_post(post.id, title="Bakı hosts the Global Media Forum")
+    report = await rig.poll()
+    assert report.new == () and report.handed_over == () and report.updated == 1
+    stored = await articles.get(rig.conn, article.id or 0)
+    assert stored is not None and stored.title == "Bakı hosts the Global Media Forum"
+    async with rig.conn.execute(
+        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'baki global'"
+    ) as cur:
+        assert [r[0] for r in await cur.fetchall()] == [article.id]
+
+
+async def test_announced_article_gaining_a_section_is_handed_over_again(rig: Rig) -> None:
+    await rig.poll()
+    post = rig.site.add_post("Gas exports to Europe grow", ["energy"])
+    (article,) = (await rig.poll()).new
+    rig.site.edit_post(post.id, categories=["energy", "economy"])
+    report = await rig.poll()
+    assert report.new == ()
+    (again,) = report.handed_over
+    assert again.id == article.id and set(again.sections) == {"news", "energy", "economy"}
+
+
+async def test_section_added_later_records_its_backlog_silently(rig: Rig) -> None:
+    without_history = tuple(s for s in rig.catalogue if s.slug != "history")
+    await rig.poll(without_history)
+    history_only = [p for p in rig.site.posts.values() if p.categories == ("history",)]
+    assert history_only  # the fixture has a post only the history feed carries
+    report = await rig.poll(rig.catalogue)
+    assert report.new == () and report.handed_over == ()
+    assert report.backlog == len(history_only)
+    rig.site.add_post("History: the 1918 republic's parliament", ["history"])
+    assert len((await rig.poll(rig.catalogue)).new) == 1
+
+
+async def test_thin_feed_entry_is_completed_from_the_article_page(rig: Rig) -> None:
+    await rig.poll()
+    post = rig.site.add_post(
+        "Culture: Azerbaijani mugham at UNESCO",
+        ["culture"],
+        excerpt="Mugham, again.",
+        feed_content=False,
+        image="/wp-content/uploads/2025/05/mugham.jpg",
+        content=[
+            "Azerbaijani mugham returned to the UNESCO stage in Paris on Friday, with three "
+            "young performers from the Bakı Music Academy playing tar, kamancha and daf.",
+            "The concert marked twenty years since mugham was inscribed on the list of the "
+            "intangible cultural heritage of humanity, the organisers said.",
+        ],
+    )
+    (article,) = (await rig.poll()).new
+    assert article.summary.startswith("Azerbaijani mugham returned to the UNESCO stage")
+    assert article.image_url and article.image_url.endswith("mugham.jpg")
+    assert rig.site.hits(rig.site.link(post).removeprefix(rig.site.url)) == 1
+
+
+def test_report_lines_for_poll_once() -> None:
+    from bot.domain import Article
+
+    report = PollReport(
+        feeds=(ingest.FeedOutcome("opinion", "http://x/f/", "failed", "HTTP 500"),),
+        new=(Article("wp:1", "http://x/a/", "Şuşa", sections=("news", "energy")),),
+    )
+    assert ingest.report_lines(report) == [
+        "news,energy\tŞuşa\thttp://x/a/",
+        "FAILED\topinion\thttp://x/f/\tHTTP 500",
+    ]
