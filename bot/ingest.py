@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Literal, TextIO
 
 import aiosqlite
 
-from bot import extract, logs, summary
+from bot import extract, logs, metrics, summary
 from bot.config import Settings
 from bot.domain import Article, Section
 from bot.fetch import Fetcher, FetchResult
@@ -302,6 +302,10 @@ class Pipeline:
         new = tuple(by_key[p.article.key] for p in plans if p.kind == "new")
         for article in new:
             logs.event(log, "new article", article=article.id, sections=",".join(article.sections))
+        for outcome in outcomes:
+            if outcome.status != "skipped":
+                metrics.poll(outcome.section, ok=outcome.status != "failed")
+        metrics.articles_ingested(len(new))
         return PollReport(
             feeds=tuple(outcomes),
             new=new,

@@ -10,10 +10,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot import health, metrics, runtime
+from bot import health, metrics, runtime, sections
+from bot.fetch import Fetcher
 from bot.health import Facts
+from bot.ingest import Decider, Pipeline
 from bot.lock import InstanceLock
+from storage import db
+from storage import sections as stored_sections
 from tests.doubles.botapi import BotApiDouble
+from tests.doubles.site import SiteDouble
 from tests.harness import run_bot, settings_for
 
 NOW = 1_750_000_000
@@ -186,3 +191,43 @@ async def test_probe_reads_healthz_or_the_lock(
     with InstanceLock(no_port.database):
         ok, detail = health.probe(no_port)
     assert ok and "is running" in detail
+
+
+def sample(name: str, **labels: str) -> float:
+    return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_ingest_counts_polls_failures_and_new_articles(
+    site: SiteDouble, tmp_path: Path
+) -> None:
+    conn = await db.connect(tmp_path / "newsbot.db")
+    catalogue = sections.builtin(site.url)
+    await stored_sections.sync(conn, catalogue)
+    fetcher = Fetcher(site.url, connect_timeout=0.5, read_timeout=0.5, max_bytes=1024 * 1024)
+    clock = [1_800_000_000.0]
+    pipeline = Pipeline(conn, catalogue, fetcher, Decider(60.0), lambda: clock[0])
+    before = {
+        "polls": sample("newsbot_polls_total", section="culture"),
+        "failures": sample("newsbot_poll_failures_total", section="culture"),
+        "news_failures": sample("newsbot_poll_failures_total", section="news"),
+        "ingested": sample("newsbot_articles_ingested_total"),
+    }
+    try:
+        await pipeline.poll_once()  # backlog: polled, nothing new
+        site.add_post("A brand new culture story", "culture")
+        site.fault("culture", "500")
+        clock[0] += 3600
+        await pipeline.poll_once()
+        site.clear_faults()
+        clock[0] += 7200
+        report = await pipeline.poll_once()
+    finally:
+        await fetcher.aclose()
+        await conn.close()
+    culture_feeds = sum(1 for f in report.feeds if f.section == "culture")
+    assert sample("newsbot_polls_total", section="culture") - before["polls"] == 3 * culture_feeds
+    assert sample("newsbot_poll_failures_total", section="culture") - before["failures"] == (
+        culture_feeds
+    )
+    assert sample("newsbot_poll_failures_total", section="news") == before["news_failures"]
+    assert sample("newsbot_articles_ingested_total") - before["ingested"] == len(report.new) == 1
