@@ -42,8 +42,10 @@ def resolve(text: str, sections: Sequence[Section]) -> Resolution:
     found: list[Section] = []
     unknown: list[str] = []
     for chunk in text.split(","):
-        words = key(chunk).split()
         raw_words = chunk.split()
+        # Each comparable word remembers the typed word it came from, to echo unknowns as typed.
+        pairs = [(word, n) for n, raw in enumerate(raw_words) for word in key(raw).split()]
+        words = [word for word, _ in pairs]
         start, pending = 0, []
         while start < len(words):
             # Greedy longest match so "climate and ecology" wins over a shorter name inside it.
@@ -52,24 +54,25 @@ def resolve(text: str, sections: Sequence[Section]) -> Resolution:
                 if section is not None:
                     break
             else:
-                pending.append(start)
+                pending.append(pairs[start][1])
                 start += 1
                 continue
             if pending:
-                unknown.append(_phrase(raw_words, words, pending))
+                unknown.append(_phrase(raw_words, pending))
                 pending = []
             if section not in found:
                 found.append(section)
             start += size
         if pending:
-            unknown.append(_phrase(raw_words, words, pending))
+            unknown.append(_phrase(raw_words, pending))
+        unmatched = [w for n, w in enumerate(raw_words) if not key(w)]
+        if unmatched and not words:
+            unknown.append(" ".join(unmatched))  # only symbols, e.g. "&" or "—"
     return Resolution(tuple(found), tuple(unknown))
 
 
-def _phrase(raw_words: list[str], words: list[str], positions: list[int]) -> str:
-    # Show what the reader typed when word counts line up (they do unless a dash split a word).
-    source = raw_words if len(raw_words) == len(words) else words
-    return " ".join(source[i] for i in positions)
+def _phrase(raw_words: list[str], positions: list[int]) -> str:
+    return " ".join(raw_words[n] for n in dict.fromkeys(positions))
 
 
 def closest(name: str, sections: Sequence[Section], limit: int = 3) -> list[Section]:

@@ -70,8 +70,8 @@ async def _resolve(
         await send(message, t(here.lang, "argument_too_long"))
         return None
     result = matching.resolve(raw, offered)
-    if result.unknown:
-        name = result.unknown[0]
+    if result.unknown or not result.found:
+        name = result.unknown[0] if result.unknown else raw
         suggestions = matching.closest(name, offered)
         await send(message, replies.unknown(name, suggestions, offered, here.lang))
         return None
