@@ -377,7 +377,9 @@ class SiteDouble:
             await asyncio.sleep(self.slow_delay)
             return await handler(request)
         if kind == "malformed":
-            return web.Response(body=self._malformed(request).encode(), headers={"Content-Type": RSS_TYPE})
+            return web.Response(
+                body=self._malformed(request).encode(), headers={"Content-Type": RSS_TYPE}
+            )
         return await self._huge(request)
 
     def _malformed(self, request: web.Request) -> str:
