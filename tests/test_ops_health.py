@@ -129,6 +129,7 @@ async def test_healthz_and_metrics_served_by_the_running_bot(
         assert reply.headers["content-type"] == "application/json"
         assert body["database"] == "ok"
         assert body["tasks"]["dispatcher"] == "running"
+        assert body["tasks"]["poller"] == "running"
         # The stored poll is ancient, but this process started just now: grace, not alarm.
         assert body["sections"]["news"] == {"last_success_at": 1700000000, "fresh": True}
 
