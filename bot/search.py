@@ -111,6 +111,13 @@ def match_expression(query: SearchQuery) -> str | None:
     if query.author:
         # Authors are matched by prefix: "by:mikov" is clearly someone's name being typed.
         parts.append("author : (" + " ".join(quote(w) + "*" for w in query.author) + ")")
+    if parts and query.sections:
+        # The index's `sections` column holds the folded slugs (storage/articles.py), so the
+        # filter narrows candidates inside FTS5; storage still checks article_sections exactly,
+        # which lets one (the longest) word stand for a slug: a phrase with "and" in it would
+        # walk the doclist of the commonest word in the archive.
+        slugs = sorted({quote(max(words(slug) or ("",), key=len)) for slug in query.sections})
+        parts.append("sections : (" + " OR ".join(slugs) + ")")
     return " AND ".join(parts) or None
 
 

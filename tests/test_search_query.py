@@ -203,3 +203,10 @@ def test_topic_matching_needs_every_word() -> None:
     assert not search.matches(topic, "Festival opens", "In Baku")
     assert not search.matches(topic, "Festivals", "Şuşa")  # whole words, no stemming
     assert not search.matches((), "anything", "at all")
+
+
+def test_section_filter_narrows_inside_the_index() -> None:
+    query = search.parse("#climate-and-ecology #energy gas", CATALOGUE)
+    assert search.match_expression(query) == (
+        '{title summary} : ("gas"*) AND sections : ("ecology" OR "energy")'
+    )
