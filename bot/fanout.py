@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import aiosqlite
 
+from bot import topics
 from bot.domain import Article
 from storage import deliveries
 
@@ -16,4 +17,6 @@ async def fan_out(conn: aiosqlite.Connection, articles: Sequence[Article]) -> in
     for article in articles:
         if article.id is not None:
             queued += await deliveries.enqueue_article(conn, article.id)
+    # Topic alerts share the outbox; its UNIQUE keeps a chat that matched twice at one message.
+    queued += await topics.enqueue_followers(conn, articles)
     return queued
