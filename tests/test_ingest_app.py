@@ -1,0 +1,58 @@
+"""The whole bot: its poll loop finds a new post on the site double and Telegram gets it once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from bot import sections
+from storage import chats, db, subscriptions
+from storage import sections as stored_sections
+from tests.doubles.botapi import BotApiDouble, Call
+from tests.doubles.site import SiteDouble
+from tests.harness import run_bot, settings_for
+
+CHAT = 5001
+
+
+async def passes_done(site: SiteDouble, n: int, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Wait until `n` more full passes answered 304 everywhere (15 feeds each)."""
+    target = site.not_modified_count + 15 * n
+    async with asyncio.timeout(timeout):
+        while site.not_modified_count < target:
+            await asyncio.sleep(0.05)
+
+
+def mentions(title: str) -> Callable[[Call], bool]:
+    def check(call: Call) -> bool:
+        return call.method in ("sendMessage", "sendPhoto") and title in str(call.params)
+
+    return check
+
+
+async def test_new_post_reaches_a_subscriber_once_and_restart_sends_nothing(
+    botapi: BotApiDouble, site: SiteDouble, tmp_path: Path
+) -> None:
+    settings = settings_for(botapi, site, tmp_path)
+    conn = await db.connect(settings.database)
+    await stored_sections.sync(conn, sections.builtin(site.url))
+    await chats.ensure(conn, CHAT, "private")
+    await subscriptions.add(conn, CHAT, ["news", "energy"])
+    await conn.close()
+
+    title = "Azerbaijan and Georgia sign the Black Sea cable agreement"
+    async with run_bot(settings):
+        await passes_done(site, 1)  # the backlog is recorded, then everything answers 304
+        assert not [c for c in botapi.calls if c.method in ("sendMessage", "sendPhoto")]
+        site.add_post(title, ["energy"], image="/wp-content/uploads/2025/05/cable.jpg")
+        await botapi.wait_for(None, mentions(title), timeout=10)
+        await passes_done(site, 2)
+    sent = [c for c in botapi.calls if mentions(title)(c)]
+    # In news AND energy, subscribed to both: still one message.
+    assert len(sent) == 1 and sent[0].chat_id == CHAT
+
+    before = len(botapi.calls)
+    async with run_bot(settings):
+        await passes_done(site, 2)
+    assert not [c for c in botapi.calls[before:] if c.method in ("sendMessage", "sendPhoto")]
