@@ -24,7 +24,7 @@ from bot.outcome import Decision
 from bot.render import Rendered
 from bot.runtime import Runtime
 from bot.throttle import PAID_MAX_RATE, Throttle
-from storage import broadcasts, deliveries
+from storage import broadcasts, db, deliveries
 from storage import chats as stored_chats
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,8 @@ class Dispatcher:
         self.order: Mapping[str, int] = {s.slug: s.order for s in sections}
         self._slots = asyncio.Semaphore(max_in_flight)
         self._busy: set[int] = set()  # chats with a send in flight: one at a time keeps order
+        self._finished: set[int] = set()  # rows finished since the current batch was read
+        self._gone_chats: set[int] = set()  # chats deactivated or moved since then
         self._paused: dict[int, float] = {}  # chat -> monotonic time it may be tried again
         self._pause_all = 0.0
         self._recent_429: deque[tuple[float, int]] = deque()
@@ -105,6 +107,9 @@ class Dispatcher:
         wake = IDLE
         cursor = 0
         while True:
+            # A row that finishes while this batch is read would be stale in it: remember those.
+            self._finished.clear()
+            self._gone_chats.clear()
             rows = await deliveries.due(self.conn, self.clock(), cursor, BATCH)
             for row in rows:
                 cursor = row.id
@@ -113,6 +118,9 @@ class Dispatcher:
                     wake = min(wake, delay)
             if len(rows) < BATCH:
                 break
+        held = await deliveries.next_due(self.conn, self.clock())
+        if held is not None:
+            wake = min(wake, held - self.clock())
         return wake
 
     async def drain(self) -> None:
@@ -129,6 +137,8 @@ class Dispatcher:
     async def _consider(self, row: deliveries.Pending, skipped: set[int]) -> float | None:
         """Start the row's send if every rule allows; else return seconds until it might."""
         chat = row.chat_id
+        if row.id in self._finished or chat in self._gone_chats:
+            return None
         if chat in self._busy or chat in skipped:
             skipped.add(chat)
             return None
@@ -186,6 +196,7 @@ class Dispatcher:
             log.exception("delivery %s could not be completed", row.id)
             self._paused[row.chat_id] = time.monotonic() + 5.0
         finally:
+            self._finished.add(row.id)
             self._busy.discard(row.chat_id)
             self._slots.release()
             self.ready.set()
@@ -236,6 +247,7 @@ class Dispatcher:
                 return
             first_id = first_id or message.message_id
         await deliveries.mark_sent(self.conn, [(i, first_id or 0) for i, _ in items])
+        self._finished.update(i for i, _ in items)
         self._count_sent(1)
         logs.event(log, "digest sent", chat=row.chat_id, articles=len(items))
 
@@ -328,10 +340,13 @@ class Dispatcher:
                     self.conn, row.id, self.clock() + decision.delay, decision.reason
                 )
         elif action == "deactivate":
+            self._gone_chats.add(row.chat_id)
             await stored_chats.deactivate(self.conn, row.chat_id)
         elif action == "drop_topic":
+            self._gone_chats.add(row.chat_id)
             await deliveries.drop_topic(self.conn, row.chat_id, row.thread_id, decision.reason)
         elif action == "migrate" and decision.new_chat_id is not None:
+            self._gone_chats.add(row.chat_id)
             await stored_chats.migrate(self.conn, row.chat_id, decision.new_chat_id)
             self.throttle.forget(row.chat_id)
         else:
@@ -355,21 +370,32 @@ class Dispatcher:
         return total / seconds
 
 
-def start(
-    application: Application[Any, Any, Any, Any, Any, Any], rt: Runtime
-) -> asyncio.Task[None]:
-    """Create the dispatcher for a running application and start its task."""
-    dispatcher = Dispatcher(
-        application.bot,
-        rt.db,
-        rt.settings,
-        rt.sections,
-        rt.outbox_ready,
-        rate=dispatch_rate(rt.settings),
-    )
-    application.bot_data[KEY] = dispatcher
-    rt.outbox_ready.set()  # rows left pending by a previous run go out first
-    return asyncio.create_task(dispatcher.run(), name="dispatcher")
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def start(application: AnyApplication, rt: Runtime) -> asyncio.Task[None]:
+    """Start the dispatcher task of a running application."""
+    return asyncio.create_task(_serve(application, rt), name="dispatcher")
+
+
+async def _serve(application: AnyApplication, rt: Runtime) -> None:
+    # Its own connection: other stages' transactions on rt.db must not swallow (or roll back)
+    # a 'sent' mark, and a deactivation's BEGIN must not collide with theirs.
+    conn = await db.connect(rt.settings.database)
+    try:
+        dispatcher = Dispatcher(
+            application.bot,
+            conn,
+            rt.settings,
+            rt.sections,
+            rt.outbox_ready,
+            rate=dispatch_rate(rt.settings),
+        )
+        application.bot_data[KEY] = dispatcher
+        rt.outbox_ready.set()  # rows left pending by a previous run go out first
+        await dispatcher.run()
+    finally:
+        await conn.close()
 
 
 def of(bot_data: Mapping[str, Any]) -> Dispatcher | None:

@@ -88,6 +88,16 @@ async def due(
         return [_pending(r) for r in await cur.fetchall()]
 
 
+async def next_due(conn: aiosqlite.Connection, after: float) -> int | None:
+    """The earliest `not_before` after `after` among pending rows (unix seconds), if any."""
+    async with conn.execute(
+        "SELECT MIN(not_before) FROM deliveries WHERE status = 'pending' AND not_before > ?",
+        (int(after),),
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
 async def digest_rows(
     conn: aiosqlite.Connection, chat_id: int, thread_id: int, queued_before: float
 ) -> list[tuple[int, int]]:
