@@ -8,17 +8,18 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
 import httpx
 
-from bot import config, sections
+from bot import config, ingest, sections
 from bot.config import ConfigError, Settings
 from bot.domain import Section
 from bot.fetch import Fetcher, FetchResult
-from storage import db
+from storage import db, feeds
 
 _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)[\s>]")
 
@@ -99,6 +100,22 @@ async def check_database(settings: Settings) -> Check:
     return Check("database", True, f"schema version {version} ({settings.database})")
 
 
+async def check_poll_health(settings: Settings) -> list[Check]:
+    """What the poll loop last saw of each feed, failing feeds first."""
+    try:
+        conn = await db.connect(settings.database)
+    except (db.SchemaTooNew, sqlite3.Error, OSError):
+        return []  # check_database has reported it already
+    try:
+        states = await feeds.health(conn)
+    finally:
+        await conn.close()
+    now = time.time()
+    return [
+        Check(f"poll {s.section}", s.failures == 0, ingest.health_detail(s, now)) for s in states
+    ]
+
+
 async def check_bot_api(settings: Settings) -> Check:
     """getMe with the configured token and base URL."""
     try:
@@ -142,6 +159,7 @@ async def run_checks(env: Mapping[str, str] | None = None) -> list[Check]:
             f"poll every {settings.poll_interval:g} s",
         ),
         await check_database(settings),
+        *await check_poll_health(settings),
         await check_bot_api(settings),
     ]
     return checks + await check_feeds(settings, catalogue)

@@ -432,3 +432,29 @@ async def poll_cli(settings: Settings, out: TextIO, fan_out: FanOut | None = Non
     for line in report_lines(report):
         print(line, file=out)
     return 0 if report.ok else 1
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 120:
+        return f"{int(seconds)} s"
+    if seconds < 7200:
+        return f"{int(seconds // 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def health_detail(state: FeedState, now: float) -> str:
+    """One line on how the poll loop last fared with a feed, for `newsbot check`."""
+    if state.last_fetch_at is None:
+        return f"{state.url}: not polled yet"
+    success = (
+        f"last success {_ago(now - state.last_success_at)} ago"
+        if state.last_success_at
+        else "never fetched successfully"
+    )
+    if not state.failures:
+        return f"{state.url}: {success}"
+    retry = max(0.0, state.next_fetch_at - now)
+    return (
+        f"{state.url}: {state.failures} failure(s) in a row, last error: {state.last_error}; "
+        f"{success}; next try in {_ago(retry)}"
+    )

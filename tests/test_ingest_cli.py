@@ -91,3 +91,16 @@ async def test_sections_discover_without_rest_api_is_a_clear_error(
     assert result.returncode == 1
     assert "REST API" in result.stderr and "NEWSBOT_SECTIONS_FILE" in result.stderr
     assert result.stdout == ""
+
+
+async def test_check_shows_each_feeds_poll_health(site: SiteDouble, tmp_path: Path) -> None:
+    from bot import check
+
+    env = env_for(None, site, tmp_path)
+    site.fault("gender", "malformed")
+    assert (await newsbot(env, "poll", "--once")).returncode == 1
+    site.clear_faults()
+    checks = {c.name: c for c in await check.run_checks(env)}
+    assert not checks["poll gender"].ok
+    assert "1 failure(s) in a row, last error: malformed feed" in checks["poll gender"].detail
+    assert checks["poll opinion"].ok and "last success" in checks["poll opinion"].detail
