@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Mapping, Sequence
 
 import aiosqlite
 
 from bot.domain import Article, Follow
-from bot.search import words
+from bot.i18n import t
+from bot.search import MAX_WORDS, words
 from storage import follows
 
 MAX_PER_CHAT = 20
 
 TopicIndex = Mapping[str, Sequence[Follow]]
+
+
+def topic_of(text: str) -> str:
+    """The stored form of a topic: its folded words, so "Şuşa" and "susa" are one topic."""
+    return " ".join(words(text)[:MAX_WORDS])
+
+
+def overview(followed: Sequence[Follow], thread_id: int, lang: str) -> str:
+    """The topics of one chat (or forum topic) as an HTML list, for /mysubs and /follow."""
+    mine = [f.query for f in followed if f.thread_id == thread_id]
+    if not mine:
+        return f"{t(lang, 'topics.heading')}\n{t(lang, 'topics.none')}"
+    return t(lang, "topics.heading") + "\n" + "\n".join(f"• {html.escape(q)}" for q in mine)
 
 
 def index(followed: Iterable[Follow]) -> dict[str, list[Follow]]:
