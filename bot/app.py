@@ -89,6 +89,7 @@ async def startup(application: AnyApplication, settings: Settings) -> Runtime:
     conn = await db.connect(settings.database)
     await stored_sections.sync(conn, catalogue)
     rt = Runtime(settings=settings, sections=catalogue, db=conn)
+    rt.reader_db = await db.connect(settings.database)
     application.bot_data[runtime.KEY] = rt
     await application.bot.set_my_commands(COMMANDS)
     for lang in (lang for lang in i18n.LANGUAGES if lang != i18n.DEFAULT):
@@ -115,6 +116,8 @@ async def shutdown(rt: Runtime) -> None:
     for task in rt.tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    if rt.reader_db is not None:
+        await rt.reader_db.close()
     await rt.db.close()
 
 

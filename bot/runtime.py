@@ -22,6 +22,9 @@ class Runtime:
     settings: Settings
     sections: tuple[Section, ...]
     db: aiosqlite.Connection
+    # The reader handlers' own connection: their writes must not join (or BEGIN inside) another
+    # stage's open transaction on `db`. None until startup opens it.
+    reader_db: aiosqlite.Connection | None = None
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 

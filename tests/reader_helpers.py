@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiosqlite
@@ -19,8 +20,9 @@ MEMBER = 5002
 
 
 def db(app: AnyApplication) -> aiosqlite.Connection:
-    """The running bot's database."""
-    return runtime.of_app(app).db
+    """The reader's connection of the running bot (other stages hold transactions on theirs)."""
+    rt = runtime.of_app(app)
+    return rt.reader_db or rt.db
 
 
 async def say(botapi: BotApiDouble, chat_id: int, text: str, **kw: Any) -> Call:
@@ -74,3 +76,12 @@ def labels(call: Call) -> list[str]:
 def data_of(call: Call, text: str) -> str:
     """The callback data of the button labelled `text`."""
     return next(str(b["callback_data"]) for b in call.buttons if b["text"] == text)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    """Wait until `check()` holds: for effects that show only in the database."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"still false after {timeout}s")
+        await asyncio.sleep(0.02)

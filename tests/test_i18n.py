@@ -54,7 +54,7 @@ def test_every_key_used_in_reader_code_exists() -> None:
         m.group(1)
         for path in sources
         if path.exists()
-        for m in re.finditer(r"\bt\(\s*\w+,\s*\"([a-z_.0-9]+)\"", path.read_text("utf-8"))
+        for m in re.finditer(r"\bt\(\s*\w+,\s*[\"']([a-z_.0-9]+)[\"']", path.read_text("utf-8"))
     }
     assert used, "no t() calls found: the pattern no longer matches the code"
     assert sorted(used - set(i18n.catalogue("en"))) == []

@@ -31,7 +31,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if here is None or message is None:
         return
     rt = runtime.of(context)
-    lang, conn = here.lang, rt.db
+    lang, conn = here.lang, groups.db(context)
     payload = context.args[0] if context.args else ""
     lines = [t(lang, "welcome", site=replies.site_name(rt.settings.site_url))]
     # Payloads starting with "search-" belong to the search handlers, registered ahead of this
@@ -89,7 +89,7 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await send(message, t(here.lang, "admins_only"))
         return
     raw = " ".join(context.args or ())
-    followed = await subscriptions.sections_of(rt.db, here.chat_id, here.thread_id)
+    followed = await subscriptions.sections_of(groups.db(context), here.chat_id, here.thread_id)
     if not raw.strip():
         markup = keyboards.picker(rt.sections, followed, here.lang)
         await send(message, t(here.lang, "picker_prompt"), markup)
@@ -102,7 +102,7 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     wanted = {s.slug for s in found}
     new, old = wanted - followed, wanted & followed
-    await subscriptions.add(rt.db, here.chat_id, new, here.thread_id)
+    await subscriptions.add(groups.db(context), here.chat_id, new, here.thread_id)
     lines = []
     if new:
         lines.append(t(here.lang, "subscribed", sections=_named(rt.sections, new)))
@@ -122,13 +122,13 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await send(message, t(here.lang, "admins_only"))
         return
     raw = " ".join(context.args or ())
-    followed = await subscriptions.sections_of(rt.db, here.chat_id, here.thread_id)
+    followed = await subscriptions.sections_of(groups.db(context), here.chat_id, here.thread_id)
     if not raw.strip():
         markup = keyboards.picker(rt.sections, followed, here.lang)
         await send(message, t(here.lang, "picker_prompt"), markup)
         return
     if fold(raw.strip()) in _ALL_WORDS:
-        await subscriptions.remove_all(rt.db, here.chat_id, here.thread_id)
+        await subscriptions.remove_all(groups.db(context), here.chat_id, here.thread_id)
         await send(message, t(here.lang, "unsubscribed_all"))
         return
     found = await _resolve(message, here, rt.sections, raw)
@@ -136,7 +136,7 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     named = {s.slug for s in found}
     gone, absent = named & followed, named - followed
-    await subscriptions.remove(rt.db, here.chat_id, gone, here.thread_id)
+    await subscriptions.remove(groups.db(context), here.chat_id, gone, here.thread_id)
     lines = []
     if gone:
         lines.append(t(here.lang, "unsubscribed", sections=_named(rt.sections, gone)))
@@ -152,7 +152,7 @@ async def mysubs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if here is None or message is None:
         return
     rt = runtime.of(context)
-    followed = await subscriptions.sections_of(rt.db, here.chat_id, here.thread_id)
+    followed = await subscriptions.sections_of(groups.db(context), here.chat_id, here.thread_id)
     lines = preferences.describe(
         here.settings, here.lang, here.client_language, rt.settings.timezone
     )
@@ -178,11 +178,14 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             here.lang, "latest_heading_section", section=_named(rt.sections, slugs or set())
         )
     else:
-        slugs = await subscriptions.sections_of(rt.db, here.chat_id, here.thread_id) or None
+        slugs = (
+            await subscriptions.sections_of(groups.db(context), here.chat_id, here.thread_id)
+            or None
+        )
         heading = t(here.lang, "latest_heading")
         if slugs is None:
             intro = t(here.lang, "latest_all_sections") + "\n\n"
-    found_articles = await articles.latest(rt.db, LATEST, slugs)
+    found_articles = await articles.latest(groups.db(context), LATEST, slugs)
     await send(message, intro + replies.latest(found_articles, rt.sections, heading, here.lang))
 
 
@@ -209,7 +212,7 @@ async def stop_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     await query.answer()
     if query.data == keyboards.STOP_YES:
-        await chats.delete(runtime.of(context).db, chat.id)
+        await chats.delete(groups.db(context), chat.id)
         text = t(lang, "stop_done")
     else:
         text = t(lang, "stop_cancelled")

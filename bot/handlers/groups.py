@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
 from typing import cast
 
+import aiosqlite
 from telegram import ChatMember, Message, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
@@ -23,6 +25,7 @@ NEW_POSTS = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
 
 ADMIN_TTL = 60.0  # seconds a getChatMember answer is trusted
 _ADMIN_CACHE = "reader.admins"
+_WRITE_LOCK = "reader.write_lock"
 _ADMIN_STATUSES = (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
 _KINDS: dict[str, ChatKind] = {
     ChatType.PRIVATE: "private",
@@ -49,13 +52,26 @@ def thread_of(message: Message) -> int:
     return (message.message_thread_id or 0) if message.is_topic_message else 0
 
 
+def db(context: ContextTypes.DEFAULT_TYPE) -> aiosqlite.Connection:
+    """The reader's database connection."""
+    rt = runtime.of(context)
+    return rt.reader_db or rt.db
+
+
+def write_lock(context: ContextTypes.DEFAULT_TYPE) -> asyncio.Lock:
+    """Serialises the reader's multi-statement writes (each opens a transaction)."""
+    lock = context.bot_data.setdefault(_WRITE_LOCK, asyncio.Lock())
+    assert isinstance(lock, asyncio.Lock)
+    return lock
+
+
 async def where(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Where | None:
     """The update's chat, stored (created or reactivated) so that settings can be read."""
     chat, message = update.effective_chat, update.effective_message
     if chat is None or chat.type not in _KINDS:
         return None
     title = "" if chat.type == ChatType.PRIVATE else (chat.title or "")
-    stored = await chats.ensure(runtime.of(context).db, chat.id, _KINDS[chat.type], title)
+    stored = await chats.ensure(db(context), chat.id, _KINDS[chat.type], title)
     user = update.effective_user
     client = user.language_code if user and not user.is_bot else None
     return Where(
@@ -71,7 +87,7 @@ async def where(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Where | N
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     """The reply language without storing anything (for chats the bot must not remember)."""
     chat, user = update.effective_chat, update.effective_user
-    stored = await chats.get(runtime.of(context).db, chat.id) if chat else None
+    stored = await chats.get(db(context), chat.id) if chat else None
     return i18n.language_for(
         stored.settings if stored else None, user.language_code if user else None
     )
@@ -121,9 +137,10 @@ async def membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if change is None:
         return
     chat, status = change.chat, change.new_chat_member.status
-    conn = runtime.of(context).db
+    conn = db(context)
     if status in (ChatMember.LEFT, ChatMember.BANNED):
-        await chats.deactivate(conn, chat.id)
+        async with write_lock(context):
+            await chats.deactivate(conn, chat.id)
         logs.event(log, "removed from chat", chat=chat.id, status=status)
     elif chat.type in _KINDS:
         title = "" if chat.type == ChatType.PRIVATE else (chat.title or "")
@@ -136,10 +153,11 @@ async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None or message.migrate_to_chat_id is None:
         return
-    conn = runtime.of(context).db
+    conn = db(context)
     # Only the old group's service message acts, and only once: chats.migrate would otherwise
     # replace an already migrated row.
-    if await chats.get(conn, message.chat_id) is None:
-        return
-    await chats.migrate(conn, message.chat_id, message.migrate_to_chat_id)
+    async with write_lock(context):
+        if await chats.get(conn, message.chat_id) is None:
+            return
+        await chats.migrate(conn, message.chat_id, message.migrate_to_chat_id)
     logs.event(log, "chat migrated", chat=message.chat_id, to=message.migrate_to_chat_id)

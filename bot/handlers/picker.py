@@ -38,7 +38,7 @@ async def sections(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if here is None or update.effective_message is None:
         return
     rt = runtime.of(context)
-    followed = await subscriptions.sections_of(rt.db, here.chat_id, here.thread_id)
+    followed = await subscriptions.sections_of(groups.db(context), here.chat_id, here.thread_id)
     markup = keyboards.picker(rt.sections, followed, here.lang)
     await send(update.effective_message, t(here.lang, "picker_prompt"), markup)
 
@@ -57,7 +57,7 @@ async def tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(t(lang, "admins_only"), show_alert=True)
         return
     rt = runtime.of(context)
-    conn, chat, thread = rt.db, here.chat_id, here.thread_id
+    conn, chat, thread = groups.db(context), here.chat_id, here.thread_id
     offered = {s.slug for s in keyboards.visible(rt.sections)}
     followed = await subscriptions.sections_of(conn, chat, thread)
     data, pick = query.data or "", keyboards.parse_pick(query.data or "")

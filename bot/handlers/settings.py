@@ -63,7 +63,7 @@ async def choose(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
         else:
             updated = chosen
-            await chats.update_settings(rt.db, here.chat_id, updated)
+            await chats.update_settings(groups.db(context), here.chat_id, updated)
             await query.answer(t(i18n.language_for(updated, here.client_language), "toast_saved"))
     lang, text = _view(updated, here, default_tz)
     markup = keyboards.settings(updated, lang, updated.timezone or default_tz)
