@@ -1,0 +1,215 @@
+"""Ingest benchmarks: parse+store throughput, the cost of an all-304 poll, a pass's peak memory.
+
+    uv run python bench/ingest.py
+
+Figures are printed; ratios compare against a baseline measured in the same run.
+The feed server runs in a child process so its CPU time is not counted as the bot's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot import ingest, parse
+from bot.domain import Section
+from bot.fetch import Fetcher
+from storage import articles, db
+from storage.articles import Write
+
+SLUGS = [
+    "cop29",
+    "opinion",
+    "news",
+    "economy",
+    "energy",
+    "climate-and-ecology",
+    "culture",
+    "diaspora",
+    "interview",
+    "science",
+    "logistics-transport",
+    "gender",
+    "history",
+    "defense",
+    "karabakh",
+]
+
+PARAGRAPH = (
+    "Officials in Bakı said on Monday that the Şuşa–Ağdam road would open to traffic next "
+    "month, and that “the work of the engineers” had gone faster than planned. The ministry "
+    "added that three more villages in Qarabağ would be connected by the end of the year."
+)
+
+
+def item(n: int, slug: str) -> str:
+    content = "".join(f"<p>{PARAGRAPH}</p>" for _ in range(6))
+    footer = (
+        f'<p>The post <a href="https://aze.media/x/">Report {n}</a> appeared first on '
+        '<a href="https://aze.media">Aze.Media</a>.</p>'
+    )
+    figure = (
+        f'<figure class="wp-block-image"><img src="https://aze.media/wp-content/uploads/{n}.jpg"'
+        ' alt=""/><figcaption>Photo: AZERTAC</figcaption></figure>'
+    )
+    return f"""<item>
+<title>Report {n}: Azərbaycan &#8220;yaşıl enerji&#8221; dəhlizi ({slug})</title>
+<link>https://aze.media/2025/05/19/report-{n}/</link>
+<dc:creator><![CDATA[Ayşən Qasımova]]></dc:creator>
+<pubDate>Mon, 19 May 2025 14:02:00 +0000</pubDate>
+<category><![CDATA[{slug}]]></category>
+<guid isPermaLink="false">https://aze.media/?p={n}</guid>
+<description><![CDATA[{PARAGRAPH} {PARAGRAPH[:120]} [&#8230;]{footer}]]></description>
+<content:encoded><![CDATA[{figure}{content}]]></content:encoded>
+</item>"""
+
+
+def feed(slug: str, start: int, count: int) -> str:
+    items = "".join(item(n, slug) for n in range(start, start + count))
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Aze.Media</title>'
+        f"<link>https://aze.media/</link><description>Daily Digest</description>{items}"
+        "</channel></rss>"
+    )
+
+
+async def bench_parse_store(total: int = 10_000, per_feed: int = 50) -> None:
+    bodies = [
+        feed(SLUGS[i % len(SLUGS)], i * per_feed, per_feed).encode()
+        for i in range(total // per_feed)
+    ]
+    started = time.perf_counter()
+    parsed = [parse.parse_feed(b, SLUGS[i % len(SLUGS)]) for i, b in enumerate(bodies)]
+    parse_s = time.perf_counter() - started
+    count = sum(len(p) for p in parsed)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = await db.connect(Path(tmp) / "bench.db")
+        try:
+            started = time.perf_counter()
+            for i, body in enumerate(bodies):
+                found = parse.parse_feed(body, SLUGS[i % len(SLUGS)])
+                await articles.upsert_many(conn, [Write(a, False) for a in found], 0)
+            both_s = time.perf_counter() - started
+        finally:
+            await conn.close()
+    print(f"parse alone:       {count} items in {parse_s:.2f} s = {count / parse_s:,.0f} items/s")
+    print(f"parse + store:     {count} items in {both_s:.2f} s = {count / both_s:,.0f} items/s")
+    print(f"parse+store / parse time ratio: {both_s / parse_s:.2f}x")
+
+
+SERVER = r"""
+import hashlib, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+bodies = {}
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        body = bodies[self.path]
+        etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304); self.send_header("ETag", etag)
+            self.send_header("Content-Length", "0"); self.end_headers(); return
+        self.send_response(200); self.send_header("ETag", etag)
+        self.send_header("Content-Type", "application/rss+xml; charset=UTF-8")
+        self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+import json, base64
+for path, b64 in json.loads(sys.stdin.readline()).items():
+    bodies[path] = base64.b64decode(b64)
+server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+def start_server(per_feed: int) -> tuple[subprocess.Popen[str], str]:
+    import base64
+    import json
+
+    bodies = {
+        f"/category/{slug}/feed/": base64.b64encode(
+            feed(slug, i * 1000, per_feed).encode()
+        ).decode()
+        for i, slug in enumerate(SLUGS)
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps(bodies) + "\n")
+    proc.stdin.flush()
+    port = proc.stdout.readline().strip()
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def catalogue(url: str) -> tuple[Section, ...]:
+    return tuple(Section(s, s, (f"{url}/category/{s}/feed/",)) for s in SLUGS)
+
+
+async def bench_not_modified(passes: int = 50) -> None:
+    proc, url = start_server(per_feed=50)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            conn = await db.connect(Path(tmp) / "bench.db")
+            async with Fetcher(url) as fetcher:
+                pipeline = ingest.Pipeline(conn, catalogue(url), fetcher, ingest.Decider(1.0))
+                await pipeline.poll_once(force=True)  # validators recorded
+                wall0, cpu0 = time.perf_counter(), time.process_time()
+                for _ in range(passes):
+                    report = await pipeline.poll_once(force=True)
+                    assert {f.status for f in report.feeds} == {"not_modified"}
+                wall = (time.perf_counter() - wall0) / passes
+                cpu = (time.process_time() - cpu0) / passes
+            await conn.close()
+    finally:
+        proc.terminate()
+        proc.wait()
+    print(
+        f"poll of {len(SLUGS)} sections, all 304: wall {wall * 1000:.1f} ms, "
+        f"CPU {cpu * 1000:.1f} ms per pass (target < 50 ms CPU)"
+    )
+
+
+async def bench_memory(per_feed: int = 50) -> None:
+    proc, url = start_server(per_feed=per_feed)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            conn = await db.connect(Path(tmp) / "bench.db")
+            async with Fetcher(url) as fetcher:
+                pipeline = ingest.Pipeline(conn, catalogue(url), fetcher, ingest.Decider(1.0))
+                tracemalloc.start()
+                baseline = tracemalloc.get_traced_memory()[0]
+                report = await pipeline.poll_once(force=True)
+                peak = tracemalloc.get_traced_memory()[1] - baseline
+                tracemalloc.stop()
+            await conn.close()
+    finally:
+        proc.terminate()
+        proc.wait()
+    items = sum(f.entries for f in report.feeds)
+    size = len(feed(SLUGS[0], 0, per_feed).encode())
+    print(
+        f"peak Python memory of a pass over {len(SLUGS)} feeds x {per_feed} items "
+        f"({items} entries, {size / 1024:.0f} KiB per feed): {peak / 1024 / 1024:.1f} MiB"
+    )
+
+
+async def main() -> None:
+    await bench_parse_store()
+    await bench_not_modified()
+    await bench_memory()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
