@@ -10,6 +10,7 @@ import pytest
 from bot.app import AnyApplication
 from storage import chats, subscriptions
 from tests.doubles.botapi import BotApiDouble
+from tests.doubles.botapi_rules import command_entities
 from tests.harness import run_bot, settings_for
 from tests.reader_helpers import (
     ADMIN,
@@ -220,3 +221,27 @@ async def test_group_upgraded_to_supergroup_keeps_its_subscriptions(
     assert await chats.get(db(app), GROUP_ID) is None
     moved = await chats.get(db(app), new_id)
     assert moved is not None and moved.kind == "supergroup"
+
+
+async def test_anonymous_admin_posting_as_the_group_may_change_it(
+    app: AnyApplication, botapi: BotApiDouble
+) -> None:
+    chat = botapi.chat(GROUP_ID, "group")
+    since = len(botapi.calls)
+    botapi.inject_update(
+        {
+            "message": {
+                "message_id": 900,
+                "date": 1,
+                "chat": chat,
+                "from": {"id": 1087968824, "is_bot": True, "first_name": "Group"},
+                "sender_chat": chat,
+                "text": "/subscribe history",
+                "entities": command_entities("/subscribe history"),
+            }
+        }
+    )
+    (reply,) = await botapi.wait_for("sendMessage", lambda c: c.chat_id == GROUP_ID, since=since)
+    assert reply.text == "Now following: History."
+    assert botapi.of("getChatMember") == []
+    assert await followed(app, GROUP_ID) == {"history"}
