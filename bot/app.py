@@ -16,6 +16,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
@@ -23,7 +24,8 @@ from telegram.ext import (
 from bot import fanout, health, i18n, ingest, keyboards, retention, runtime, sections, send
 from bot.config import Settings
 from bot.domain import Article
-from bot.handlers import commands, errors, groups, picker
+from bot.handlers import commands, errors, groups, inline, picker
+from bot.handlers import search as search_handlers
 from bot.handlers import settings as reader_settings
 from bot.runtime import Runtime
 from bot.webhook import start as start_webhook
@@ -45,7 +47,15 @@ READER_COMMANDS = (
     ("stop", commands.stop),
     ("help", commands.help_command),
 )
-COMMANDS = tuple(BotCommand(name, i18n.t("en", f"command.{name}")) for name, _ in READER_COMMANDS)
+SEARCH_COMMANDS = (
+    ("search", search_handlers.search_command),
+    ("follow", search_handlers.follow),
+    ("unfollow", search_handlers.unfollow),
+)
+COMMANDS = tuple(
+    BotCommand(name, i18n.t("en", f"command.{name}"))
+    for name, _ in (*READER_COMMANDS, *SEARCH_COMMANDS)
+)
 
 
 def build(settings: Settings) -> AnyApplication:
@@ -59,8 +69,17 @@ def build(settings: Settings) -> AnyApplication:
         .get_updates_read_timeout(30)
         .build()
     )
-    for name, callback in READER_COMMANDS:
+    # Ahead of the reader's /start, so the search deep link reaches the search handler.
+    application.add_handler(
+        CommandHandler(
+            "start",
+            search_handlers.start,
+            filters=groups.NEW_POSTS & search_handlers.START_SEARCH,
+        )
+    )
+    for name, callback in (*READER_COMMANDS, *SEARCH_COMMANDS):
         application.add_handler(CommandHandler(name, callback, filters=groups.NEW_POSTS))
+    application.add_handler(InlineQueryHandler(inline.inline_query))
     application.add_handler(CallbackQueryHandler(picker.tap, pattern=r"^s:"))
     application.add_handler(CallbackQueryHandler(reader_settings.choose, pattern=r"^c:"))
     application.add_handler(CallbackQueryHandler(commands.stop_answer, pattern=r"^x:"))

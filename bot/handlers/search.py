@@ -1,0 +1,131 @@
+"""/search, its deep link, and topic alerts (/follow, /unfollow) in private chats and groups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes, filters
+
+from bot import i18n, replies, runtime, search, topics
+from bot.domain import Article, Follow, Section
+from bot.handlers import groups, picker
+from bot.i18n import t
+from storage import follows
+from storage import search as stored
+from storage.text import fold
+
+TOP = 5
+DEEP_LINK = "search-"
+MAX_INLINE_QUERY = 256  # the most switch_inline_query_current_chat may carry
+# "/start search-karabakh-peace" (with the bot's @name in groups): the search deep link.
+START_SEARCH = filters.Regex(r"^/start(@\w+)?\s+search-")
+# "all" in every language the bot speaks, as folded text.
+_ALL = frozenset({"all", "*"} | {fold(t(lang, "btn_all")) for lang in i18n.LANGUAGES})
+
+
+def results_text(
+    raw: str, articles: Sequence[Article], sections: Sequence[Section], lang: str
+) -> str:
+    """The compact list /search answers with: linked headline over section and date."""
+    shown = replies.shown(raw)
+    if not articles:
+        return t(lang, "search.none", query=shown)
+    return replies.latest(articles, sections, t(lang, "search.heading", query=shown), lang)
+
+
+async def _search(update: Update, context: ContextTypes.DEFAULT_TYPE, raw: str) -> None:
+    here, message = await groups.where(update, context), update.effective_message
+    if here is None or message is None:
+        return
+    rt = runtime.of(context)
+    query = search.parse(raw, rt.sections, typing=False)
+    if query.empty:
+        await picker.send(message, t(here.lang, "search.usage"))
+        return
+    expression = search.match_expression(query)
+    found = await stored.find(groups.db(context), expression, query.sections, limit=TOP)
+    markup = None
+    if found and here.kind != "channel":  # channels have no input field to switch to
+        more = InlineKeyboardButton(
+            t(here.lang, "search.more"),
+            switch_inline_query_current_chat=" ".join(raw.split())[:MAX_INLINE_QUERY],
+        )
+        markup = InlineKeyboardMarkup([[more]])
+    await picker.send(message, results_text(raw, found, rt.sections, here.lang), markup)
+
+
+async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reply with the five best matches for the words given, and a button for more."""
+    await _search(update, context, " ".join(context.args or ()))
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The deep link t.me/<bot>?start=search-<words>; with no words, the section picker."""
+    payload = context.args[0] if context.args else ""
+    words = payload.removeprefix(DEEP_LINK).replace("-", " ").replace("_", " ").strip()
+    if words:
+        await _search(update, context, words)
+    else:
+        await picker.sections(update, context)
+
+
+async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Also send this chat new articles whose headline or summary contain all these words."""
+    here, message = await groups.where(update, context), update.effective_message
+    if here is None or message is None:
+        return
+    conn = groups.db(context)
+    raw = " ".join(context.args or ())
+    if not raw.strip():
+        listed = await follows.list_for_chat(conn, here.chat_id)
+        usage = t(here.lang, "topics.usage")
+        await picker.send(
+            message, topics.overview(listed, here.thread_id, here.lang) + "\n\n" + usage
+        )
+        return
+    if not await groups.may_manage(update, context):
+        await picker.send(message, t(here.lang, "admins_only"))
+        return
+    topic = topics.topic_of(raw)
+    if not topic:
+        await picker.send(message, t(here.lang, "topics.no_words"))
+        return
+    async with groups.write_lock(context):
+        outcome = await follows.add(
+            conn, Follow(here.chat_id, topic, here.thread_id), limit=topics.MAX_PER_CHAT
+        )
+    if outcome == "full":
+        text = t(here.lang, "topics.full", limit=topics.MAX_PER_CHAT)
+    else:
+        key = "topics.added" if outcome == "added" else "topics.exists"
+        text = t(here.lang, key, topic=replies.shown(topic))
+    await picker.send(message, text)
+
+
+async def unfollow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop one topic alert, or all of them; without words, list the chat's topics."""
+    here, message = await groups.where(update, context), update.effective_message
+    if here is None or message is None:
+        return
+    conn = groups.db(context)
+    raw = " ".join(context.args or ())
+    if not raw.strip():
+        listed = await follows.list_for_chat(conn, here.chat_id)
+        await picker.send(message, topics.overview(listed, here.thread_id, here.lang))
+        return
+    if not await groups.may_manage(update, context):
+        await picker.send(message, t(here.lang, "admins_only"))
+        return
+    if fold(raw.strip()) in _ALL:
+        async with groups.write_lock(context):
+            await follows.remove_all(conn, here.chat_id, here.thread_id)
+        await picker.send(message, t(here.lang, "topics.removed_all"))
+        return
+    topic = topics.topic_of(raw)
+    async with groups.write_lock(context):
+        removed = bool(topic) and await follows.remove(
+            conn, Follow(here.chat_id, topic, here.thread_id)
+        )
+    key = "topics.removed" if removed else "topics.unknown"
+    await picker.send(message, t(here.lang, key, topic=replies.shown(topic or raw)))
