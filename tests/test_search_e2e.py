@@ -230,6 +230,8 @@ async def test_follow_and_unfollow(
     assert "Already following" in (again.text or "")
     listing = await say(botapi, USER, "/follow")
     assert "• susa festival" in (listing.text or "")
+    overview = await say(botapi, USER, "/mysubs")
+    assert "<b>Topics you follow</b>\n• susa festival" in (overview.text or "")
     for i in range(19):
         await say(botapi, USER, f"/follow topic{i}")
     full = await say(botapi, USER, "/follow one too many")

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from telegram import Message, Update
 from telegram.ext import CommandHandler, ContextTypes
 
-from bot import i18n, keyboards, matching, preferences, replies, runtime
+from bot import i18n, keyboards, matching, preferences, replies, runtime, topics
 from bot.domain import Section
 from bot.handlers import groups
 from bot.handlers.picker import send, unless_unchanged
 from bot.i18n import t
-from storage import articles, chats, subscriptions
+from storage import articles, chats, follows, subscriptions
 from storage.text import fold
 
 LATEST = 5
@@ -157,6 +157,8 @@ async def mysubs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         here.settings, here.lang, here.client_language, rt.settings.timezone
     )
     text = replies.overview(rt.sections, followed, lines, here.lang, topic=here.thread_id > 0)
+    watched = await follows.list_for_chat(groups.db(context), here.chat_id)
+    text += "\n\n" + topics.overview(watched, here.thread_id, here.lang)
     await send(message, text, keyboards.mysubs(here.lang))
 
 
