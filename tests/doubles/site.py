@@ -390,7 +390,7 @@ class SiteDouble:
             f"\t<link>{self.url}{request.path}</link>\n"
             "\t<description>Daily Digest<b></description>\n"
             "\t<lastBuildDate>Mon, 19 May 2025 14:02:00 +0000</lastBuildDate>\n"
-            "\t<item><title>Unterminated"
+            "\t<image><url>https://aze.media/logo.png"
         )
 
     async def _huge(self, request: web.Request) -> web.StreamResponse:
