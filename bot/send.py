@@ -24,6 +24,7 @@ from bot.outcome import Decision
 from bot.render import Rendered
 from bot.runtime import Runtime
 from bot.throttle import PAID_MAX_RATE, Throttle
+from storage import articles as stored_articles
 from storage import broadcasts, db, deliveries
 from storage import chats as stored_chats
 
@@ -296,7 +297,7 @@ class Dispatcher:
         if article_id not in self._articles:
             if len(self._articles) >= CACHE_SIZE:
                 self._articles.clear()
-            self._articles[article_id] = await deliveries.article(self.conn, article_id)
+            self._articles[article_id] = await stored_articles.get(self.conn, article_id)
         return self._articles[article_id]
 
     # --- Telegram's answers -------------------------------------------------------------------

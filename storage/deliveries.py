@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot.domain import Article, ChatKind, ChatSettings
+from bot.domain import ChatKind, ChatSettings
 
 # One statement per article: every active destination subscribed to any of its sections, once
 # (DISTINCT + UNIQUE), skipping subscriptions made after the article was first seen.
@@ -108,32 +107,6 @@ async def digest_rows(
         (chat_id, thread_id, int(queued_before)),
     ) as cur:
         return [(r[0], r[1]) for r in await cur.fetchall()]
-
-
-async def article(conn: aiosqlite.Connection, article_id: int) -> Article | None:
-    """The stored article with its sections, as a push renders it."""
-    async with conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)) as cur:
-        row = await cur.fetchone()
-    if row is None:
-        return None
-    async with conn.execute(
-        "SELECT x.section FROM article_sections x LEFT JOIN sections s ON s.slug = x.section "
-        "WHERE x.article_id = ? ORDER BY s.position, x.section",
-        (article_id,),
-    ) as cur:
-        sections = tuple(r[0] for r in await cur.fetchall())
-    return Article(
-        key=row["key"],
-        url=row["url"],
-        title=row["title"],
-        summary=row["summary"],
-        author=row["author"],
-        published=datetime.fromtimestamp(row["published_at"], UTC),
-        image_url=row["image_url"],
-        sections=sections,
-        word_count=row["word_count"],
-        id=row["id"],
-    )
 
 
 async def mark_sent(

@@ -5,20 +5,26 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import os
+import signal
+import sys
+import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiosqlite
 import pytest
 
 from bot import app as bot_app
-from bot import runtime, send
-from bot.domain import Article, ChatKind
+from bot import fanout, runtime, sections, send
+from bot.domain import Article, ChatKind, ChatSettings
 from bot.runtime import Runtime
 from storage import articles, chats, db, deliveries, subscriptions
+from storage import sections as stored_sections
 from tests.doubles.botapi import BotApiDouble, Call
-from tests.harness import run_bot, settings_for
+from tests.harness import env_for, run_bot, settings_for
 
 _keys = itertools.count(1)
 
@@ -229,3 +235,125 @@ async def test_server_errors_retry_with_backoff(rt: Runtime, botapi: BotApiDoubl
     tries = [c for c in botapi.of("sendMessage") if c.chat_id == 801]
     assert [c.ok for c in tries] == [False, True]
     assert tries[1].at - tries[0].at >= 0.9  # first back-off is 1-2 s
+
+
+class FakeClock:
+    """Wall time that only moves when the test says so."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def hhmm(moment: float) -> str:
+    return dt.datetime.fromtimestamp(moment, BAKU).strftime("%H:%M")
+
+
+BAKU = ZoneInfo("Asia/Baku")
+
+
+async def with_clock(rt: Runtime) -> FakeClock:
+    dispatcher = dispatcher_of(rt)
+    assert dispatcher is not None
+    clock = FakeClock(time.time())
+    dispatcher.clock = clock
+    return clock
+
+
+async def test_quiet_hours_hold_pushes_until_the_end_then_send_in_order(
+    rt: Runtime, botapi: BotApiDouble
+) -> None:
+    clock = await with_clock(rt)
+    await subscribe(rt, 901, "private", ["news"])
+    await subscribe(rt, 902, "private", ["news"])
+    start, end = hhmm(clock.now - 3600), hhmm(clock.now + 3600)
+    await chats.update_settings(db_of(rt), 901, ChatSettings(quiet_start=start, quiet_end=end))
+    await chats.update_settings(
+        db_of(rt), 902, ChatSettings(quiet_start=start, quiet_end=end, quiet_silent=True)
+    )
+    await publish(rt, "Night one", ["news"])
+    await publish(rt, "Night two", ["news"])
+    await botapi.wait_for("sendMessage", lambda c: c.chat_id == 902 and c.ok, count=2, timeout=5)
+    assert all(c.params.get("disable_notification") is True for c in pushes(botapi, 902))
+    assert pushes(botapi, 901) == []
+    assert (await deliveries.counts_since(db_of(rt), 0))["pending"] == 2
+
+    clock.now += 3600 + 61  # the quiet period is over
+    rt.outbox_ready.set()
+    await botapi.wait_for("sendMessage", lambda c: c.chat_id == 901 and c.ok, count=2, timeout=5)
+    titles = [c.params["text"].split("</b>")[0] for c in pushes(botapi, 901)]
+    assert titles == ["<b>Night one", "<b>Night two"]
+    assert all("disable_notification" not in c.params for c in pushes(botapi, 901))
+
+
+async def test_digest_sends_one_message_at_the_chosen_local_time(
+    rt: Runtime, botapi: BotApiDouble
+) -> None:
+    clock = await with_clock(rt)
+    await subscribe(rt, 951, "private", ["news", "culture"])
+    due = clock.now + 2 * 3600
+    digest = ChatSettings(digest_time=hhmm(due))
+    await chats.update_settings(db_of(rt), 951, digest)
+    for title, section in (("Alpha <&>", "news"), ("Beta", "culture"), ("Gamma", "news")):
+        await publish(rt, title, [section])
+    await asyncio.sleep(0.3)
+    assert botapi.sent("sendMessage", 951) == []
+
+    clock.now = due + 30
+    rt.outbox_ready.set()
+    [call] = await botapi.wait_for("sendMessage", lambda c: c.chat_id == 951 and c.ok)
+    await settled(rt)
+    text = call.params["text"]
+    assert text.index("<b>News</b>") < text.index("Alpha &lt;&amp;&gt;") < text.index("Gamma")
+    assert text.index("Gamma") < text.index("<b>Culture</b>") < text.index("Beta")
+    assert len(botapi.sent("sendMessage", 951)) == 1
+    assert (await deliveries.counts_since(db_of(rt), 0)).get("sent") == 3
+
+
+async def test_kill_9_mid_fan_out_loses_nothing(botapi: BotApiDouble, tmp_path: Path) -> None:
+    total = 500
+    env = {**os.environ, **env_for(botapi, None, tmp_path), "NEWSBOT_RATE_LIMIT": "1000"}
+    conn = await db.connect(env["NEWSBOT_DATABASE"])
+    await stored_sections.sync(conn, sections.builtin(env["NEWSBOT_SITE_URL"]))
+    for chat_id in range(10_001, 10_001 + total):
+        await chats.ensure(conn, chat_id, "private")
+        await subscriptions.add(conn, chat_id, ["news"])
+    article = await articles.upsert(
+        conn,
+        Article(key="k", url="https://aze.media/k/", title="Big news", sections=("news",)),
+        announced=True,
+        now=int(time.time()) + 1,
+    )
+    assert await fanout.fan_out(conn, [article]) == total
+    await conn.close()
+
+    def served() -> list[Call]:
+        return [c for c in botapi.sent("sendMessage") if is_push(c)]
+
+    command = [sys.executable, "-m", "bot", "run"]
+    first = await asyncio.create_subprocess_exec(
+        *command, env=env, cwd=Path(__file__).parent.parent
+    )
+    try:
+        await botapi.wait_for("sendMessage", is_push, count=150, timeout=20)
+    finally:
+        first.kill()  # SIGKILL: no cleanup, rows in flight stay pending
+        await first.wait()
+    before = len(served())
+    assert before < total, "the kill must land mid fan-out"
+
+    second = await asyncio.create_subprocess_exec(
+        *command, env=env, cwd=Path(__file__).parent.parent
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while {c.chat_id for c in served()} != set(range(10_001, 10_001 + total)):
+            assert time.monotonic() < deadline, f"{len(served())} pushes after restart"
+            await asyncio.sleep(0.05)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        await second.wait()
+    duplicates = len(served()) - total
+    assert 0 <= duplicates <= send.MAX_IN_FLIGHT
