@@ -8,6 +8,7 @@ from dataclasses import fields
 import aiosqlite
 
 from bot.domain import Chat, ChatKind, ChatSettings
+from storage.db import transaction
 
 _SETTING_COLUMNS = tuple(f.name for f in fields(ChatSettings))
 
@@ -60,8 +61,7 @@ async def update_settings(conn: aiosqlite.Connection, chat_id: int, settings: Ch
 
 async def deactivate(conn: aiosqlite.Connection, chat_id: int) -> None:
     """Stop sending to a chat (blocked, kicked, gone) and drop what it was still owed."""
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
+    async with transaction(conn):
         await conn.execute(
             "UPDATE chats SET active = 0, updated_at = ? WHERE id = ?", (int(time.time()), chat_id)
         )
@@ -70,18 +70,13 @@ async def deactivate(conn: aiosqlite.Connection, chat_id: int) -> None:
             "WHERE chat_id = ? AND status = 'pending'",
             (chat_id,),
         )
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
 
 
 async def migrate(conn: aiosqlite.Connection, old_id: int, new_id: int) -> None:
     """A group became a supergroup: everything of the old id moves to the new one."""
     # ON UPDATE CASCADE carries subscriptions, follows and deliveries along; an existing row for
     # the new id (the bot already saw the supergroup) is merged into by deleting it first.
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
+    async with transaction(conn):
         async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (new_id,)) as cur:
             exists = await cur.fetchone() is not None
         if exists:
@@ -90,10 +85,6 @@ async def migrate(conn: aiosqlite.Connection, old_id: int, new_id: int) -> None:
             "UPDATE chats SET id = ?, kind = 'supergroup', updated_at = ? WHERE id = ?",
             (new_id, int(time.time()), old_id),
         )
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
 
 
 async def delete(conn: aiosqlite.Connection, chat_id: int) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -95,13 +97,21 @@ async def migrate(conn: aiosqlite.Connection) -> list[int]:
     return applied
 
 
+# One aiosqlite connection is shared by coroutines; without this lock a second coroutine's
+# BEGIN would fail inside the first one's transaction ("cannot start a transaction within a
+# transaction") and its writes would silently join, or be rolled back with, the other's.
+_locks: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
 @asynccontextmanager
 async def transaction(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; one at a time per connection."""
+    lock = _locks.setdefault(conn, asyncio.Lock())
+    async with lock:
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,32 @@ async def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
     with pytest.raises(db.SchemaTooNew, match="999"):
         await db.connect(path)
     assert path.read_bytes() == before
+
+
+async def test_concurrent_transactions_on_one_connection_take_turns(tmp_path: Path) -> None:
+    conn = await db.connect(tmp_path / "bot.db")
+    order: list[str] = []
+
+    async def write(name: str, chat_id: int, fail: bool) -> None:
+        async with db.transaction(conn):
+            order.append(f"{name} begin")
+            await conn.execute(
+                "INSERT INTO chats (id, kind, created_at, updated_at) VALUES (?, 'private', 0, 0)",
+                (chat_id,),
+            )
+            await asyncio.sleep(0.01)  # the other coroutine tries to BEGIN meanwhile
+            if fail:
+                raise RuntimeError("boom")
+            order.append(f"{name} commit")
+
+    try:
+        results = await asyncio.gather(
+            write("a", 1, fail=True), write("b", 2, fail=False), return_exceptions=True
+        )
+        assert isinstance(results[0], RuntimeError) and results[1] is None
+        assert order == ["a begin", "b begin", "b commit"]
+        async with conn.execute("SELECT id FROM chats") as cur:
+            # a's rollback did not take b's write with it
+            assert [r[0] for r in await cur.fetchall()] == [2]
+    finally:
+        await conn.close()
