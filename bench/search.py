@@ -176,6 +176,7 @@ async def main() -> None:
         pick = rng.choice
         kinds: dict[str, Callable[[], str]] = {
             "1 word": lambda: pick(TOPICAL),
+            "1 rarer word": lambda: pick(vocab[2000:6000]),
             "3 words": lambda: " ".join(rng.sample(TOPICAL, 3)),
             "prefix": lambda: pick(TOPICAL)[: rng.randint(3, 5)],
             "filtered": lambda: f"#{pick(CATALOGUE).slug} {pick(TOPICAL)}",
@@ -190,7 +191,7 @@ async def main() -> None:
             like = percentiles(await timed(naive, queries[:like_runs]))
             print(
                 f"{name:<16}{fts[0]:>9.2f}{fts[1]:>9.2f}{fts[2]:>9.2f}{like[0]:>10.1f}"
-                f"{like[0] / fts[0]:>7.0f}x"
+                f"{like[0] / fts[0]:>7.1f}x"
             )
 
         # Topic alerts: one chat per topic, 1-3 words from the head of the vocabulary.
