@@ -15,9 +15,10 @@ from typing import Any
 import aiosqlite
 from telegram import Bot, Message
 from telegram.constants import ParseMode
+from telegram.error import RetryAfter
 from telegram.ext import Application
 
-from bot import logs, outcome, render, schedule
+from bot import logs, metrics, outcome, render, schedule
 from bot.config import Settings
 from bot.domain import Article, Section
 from bot.outcome import Decision
@@ -206,10 +207,12 @@ class Dispatcher:
         rendered = await self._render(row, tz)
         if rendered is None:
             await deliveries.mark_failed(self.conn, row.id, "article or broadcast no longer exists")
+            metrics.delivery_failed()
             self.failed += 1
             return
         plain = False
         while True:
+            started = time.monotonic()
             try:
                 message = await self._send(row, rendered, plain=plain, silent=silent)
             except Exception as exc:
@@ -221,6 +224,7 @@ class Dispatcher:
                 await self._apply(row, decision)
                 return
             await deliveries.mark_sent(self.conn, [(row.id, message.message_id)])
+            metrics.delivery_sent(time.monotonic() - started)
             self._count_sent(1)
             return
 
@@ -238,6 +242,7 @@ class Dispatcher:
         ordered = sorted(grouped.items(), key=lambda kv: self.order.get(kv[0], 1_000))
         groups = [(self.names.get(slug, slug), arts) for slug, arts in ordered]
         first_id: int | None = None
+        started = time.monotonic()
         for index, rendered in enumerate(render.digest_messages(groups, row.settings.language)):
             if index:
                 await self._wait_for_slot(row)
@@ -248,6 +253,7 @@ class Dispatcher:
                 return
             first_id = first_id or message.message_id
         await deliveries.mark_sent(self.conn, [(i, first_id or 0) for i, _ in items])
+        metrics.delivery_sent(time.monotonic() - started)
         self._finished.update(i for i, _ in items)
         self._count_sent(1)
         logs.event(log, "digest sent", chat=row.chat_id, articles=len(items))
@@ -317,6 +323,8 @@ class Dispatcher:
         )
         if decision.action in ("pause_chat", "pause_all"):
             self._recent_429.append((mono, row.chat_id))
+        if isinstance(exc, RetryAfter):
+            metrics.rate_limited()
         logs.event(
             log,
             "send refused",
@@ -345,13 +353,16 @@ class Dispatcher:
             await stored_chats.deactivate(self.conn, row.chat_id)
         elif action == "drop_topic":
             self._gone_chats.add(row.chat_id)
-            await deliveries.drop_topic(self.conn, row.chat_id, row.thread_id, decision.reason)
+            metrics.delivery_dropped(
+                await deliveries.drop_topic(self.conn, row.chat_id, row.thread_id, decision.reason)
+            )
         elif action == "migrate" and decision.new_chat_id is not None:
             self._gone_chats.add(row.chat_id)
             await stored_chats.migrate(self.conn, row.chat_id, decision.new_chat_id)
             self.throttle.forget(row.chat_id)
         else:
             await deliveries.mark_failed(self.conn, row.id, decision.reason)
+            metrics.delivery_failed()
             self.failed += 1
 
     # --- figures for /stats ---------------------------------------------------------------

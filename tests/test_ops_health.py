@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from bot import health, metrics, runtime, sections
+from bot import app, health, metrics, runtime, sections
+from bot.domain import Article
 from bot.fetch import Fetcher
 from bot.health import Facts
 from bot.ingest import Decider, Pipeline
 from bot.lock import InstanceLock
-from storage import db
+from storage import articles, db, subscriptions
+from storage import chats as stored_chats
 from storage import sections as stored_sections
 from tests.doubles.botapi import BotApiDouble
 from tests.doubles.site import SiteDouble
@@ -121,7 +125,8 @@ async def test_healthz_and_metrics_served_by_the_running_bot(
     monkeypatch.setattr(health, "WRITE_PROBE_SECONDS", 0.2)
     async with run_bot(settings) as application, httpx.AsyncClient() as client:
         base = f"http://127.0.0.1:{port}"
-        seed(settings.database)
+        # In a thread: a blocking wait here would stall the loop that must COMMIT the bot's writes.
+        await asyncio.to_thread(seed, settings.database)
 
         reply = await client.get(f"{base}/healthz")
         body = reply.json()
@@ -151,8 +156,8 @@ async def test_healthz_and_metrics_served_by_the_running_bot(
         assert "process_resident_memory_bytes" in text
 
         # Another process holding the write lock: the probe must say the database is stuck.
-        locker = sqlite3.connect(settings.database, isolation_level=None)
-        locker.execute("BEGIN EXCLUSIVE")
+        locker = sqlite3.connect(settings.database, isolation_level=None, check_same_thread=False)
+        await asyncio.to_thread(locker.execute, "BEGIN EXCLUSIVE")
         try:
             reply = await client.get(f"{base}/healthz")
         finally:
@@ -232,3 +237,47 @@ async def test_ingest_counts_polls_failures_and_new_articles(
     )
     assert sample("newsbot_poll_failures_total", section="news") == before["news_failures"]
     assert sample("newsbot_articles_ingested_total") - before["ingested"] == len(report.new) == 1
+
+
+async def test_dispatcher_counts_sent_failed_and_429s(botapi: BotApiDouble, tmp_path: Path) -> None:
+    settings = settings_for(botapi, None, tmp_path)
+    before = {
+        "sent": sample("newsbot_deliveries_total", outcome="sent"),
+        "failed": sample("newsbot_deliveries_total", outcome="failed"),
+        "latency": sample("newsbot_send_latency_seconds_count"),
+        "429": sample("newsbot_telegram_429_total"),
+    }
+    async with run_bot(settings) as application:
+        rt = runtime.of_app(application)
+        seeding = await db.connect(settings.database)  # our own connection, as a reader's /start
+        try:
+            for chat in (801, 802, 803):
+                await stored_chats.ensure(seeding, chat, "private", f"chat {chat}")
+                await subscriptions.add(seeding, chat, ["news"])
+            article = Article(
+                key="ops-1",
+                url="https://aze.media/ops-1/",
+                title="Metrics story",
+                summary="Counted once.",
+                author="Aysel",
+                published=datetime.now(UTC),
+                sections=("news",),
+            )
+            stored = await articles.upsert(seeding, article, announced=True, now=int(time.time()))
+        finally:
+            await seeding.close()
+        botapi.fail("sendMessage", 429, retry_after=1, chat_id=801)
+        botapi.fail(
+            "sendMessage", 400, "Bad Request: wrong parameter action in request", chat_id=803
+        )
+        await app.hand_over(rt, [stored])
+        await botapi.wait_for("sendMessage", lambda c: c.chat_id == 801 and c.ok, timeout=5)
+        await botapi.wait_for("sendMessage", lambda c: c.chat_id == 802 and c.ok)
+        for _ in range(100):  # the sent row is marked right after Telegram's answer
+            if sample("newsbot_deliveries_total", outcome="sent") - before["sent"] == 2:
+                break
+            await asyncio.sleep(0.02)
+    assert sample("newsbot_deliveries_total", outcome="sent") - before["sent"] == 2
+    assert sample("newsbot_send_latency_seconds_count") - before["latency"] == 2
+    assert sample("newsbot_telegram_429_total") - before["429"] == 1
+    assert sample("newsbot_deliveries_total", outcome="failed") - before["failed"] == 1
