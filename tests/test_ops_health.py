@@ -281,3 +281,18 @@ async def test_dispatcher_counts_sent_failed_and_429s(botapi: BotApiDouble, tmp_
     assert sample("newsbot_send_latency_seconds_count") - before["latency"] == 2
     assert sample("newsbot_telegram_429_total") - before["429"] == 1
     assert sample("newsbot_deliveries_total", outcome="failed") - before["failed"] == 1
+
+
+async def test_inline_queries_are_counted_and_timed(botapi: BotApiDouble, tmp_path: Path) -> None:
+    before = sample("newsbot_inline_queries_total")
+    timed = sample("newsbot_inline_query_latency_seconds_count")
+    async with run_bot(settings_for(botapi, None, tmp_path)):
+        botapi.inject_inline_query(901, "climate")
+        botapi.inject_inline_query(901, "")
+        await botapi.wait_for("answerInlineQuery", count=2)
+        for _ in range(100):  # counted right after the answer returns
+            if sample("newsbot_inline_queries_total") - before == 2:
+                break
+            await asyncio.sleep(0.02)
+    assert sample("newsbot_inline_queries_total") - before == 2
+    assert sample("newsbot_inline_query_latency_seconds_count") - timed == 2

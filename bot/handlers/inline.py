@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from datetime import tzinfo
 from urllib.parse import urlsplit
@@ -18,7 +19,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import i18n, logs, render, runtime, schedule, search
+from bot import i18n, logs, metrics, render, runtime, schedule, search
 from bot.domain import Article, ChatSettings
 from bot.handlers import groups
 from storage import search as stored
@@ -100,6 +101,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     inline = update.inline_query
     if inline is None:
         return
+    started = time.monotonic()
     rt = runtime.of(context)
     lang = i18n.language_for(None, inline.from_user.language_code)
     query = search.parse(inline.query, rt.sections)
@@ -136,3 +138,5 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     except TelegramError as exc:
         # Typically "query is too old": the reader typed on; the newer query gets its answer.
         logs.event(log, "inline answer failed", logging.WARNING, error=str(exc))
+    else:
+        metrics.inline_query(time.monotonic() - started)
