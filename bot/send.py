@@ -75,6 +75,8 @@ class Dispatcher:
         self._busy: set[int] = set()  # chats with a send in flight: one at a time keeps order
         self._finished: set[int] = set()  # rows finished since the current batch was read
         self._gone_chats: set[int] = set()  # chats deactivated or moved since then
+        self._confirmed: dict[int, int] = {}  # row -> message_id, confirmed but not yet written
+        self._recording = asyncio.Lock()
         self._paused: dict[int, float] = {}  # chat -> monotonic time it may be tried again
         self._pause_all = 0.0
         self._recent_429: deque[tuple[float, int]] = deque()
@@ -101,6 +103,7 @@ class Dispatcher:
         finally:
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=STOP_GRACE)
+            await self._record_confirmed()
 
     async def sweep(self) -> float:
         """One pass over the due rows; returns how long to wait before the next pass."""
@@ -112,6 +115,7 @@ class Dispatcher:
             # A row that finishes while this batch is read would be stale in it: remember those.
             self._finished.clear()
             self._gone_chats.clear()
+            await self._record_confirmed()
             rows = await deliveries.due(self.conn, self.clock(), cursor, BATCH)
             for row in rows:
                 cursor = row.id
@@ -139,7 +143,7 @@ class Dispatcher:
     async def _consider(self, row: deliveries.Pending, skipped: set[int]) -> float | None:
         """Start the row's send if every rule allows; else return seconds until it might."""
         chat = row.chat_id
-        if row.id in self._finished or chat in self._gone_chats:
+        if row.id in self._finished or row.id in self._confirmed or chat in self._gone_chats:
             return None
         if chat in self._busy or chat in skipped:
             skipped.add(chat)
@@ -223,9 +227,10 @@ class Dispatcher:
                     continue
                 await self._apply(row, decision)
                 return
-            await deliveries.mark_sent(self.conn, [(row.id, message.message_id)])
+            self._confirmed[row.id] = message.message_id
             metrics.delivery_sent(time.monotonic() - started)
             self._count_sent(1)
+            await self._record_confirmed()
             return
 
     async def _deliver_digest(self, row: deliveries.Pending, now: float, tz: tzinfo) -> None:
@@ -252,11 +257,27 @@ class Dispatcher:
                 await self._apply(row, self._decide(row, exc, plain_tried=True))
                 return
             first_id = first_id or message.message_id
-        await deliveries.mark_sent(self.conn, [(i, first_id or 0) for i, _ in items])
+        self._confirmed.update((i, first_id or 0) for i, _ in items)
         metrics.delivery_sent(time.monotonic() - started)
         self._finished.update(i for i, _ in items)
         self._count_sent(1)
+        await self._record_confirmed()
         logs.event(log, "digest sent", chat=row.chat_id, articles=len(items))
+
+    async def _record_confirmed(self) -> None:
+        """Write confirmed sends in one batch; on a database error keep them in memory (their
+        rows are skipped meanwhile) so that a confirmed message is never sent again."""
+        if self._recording.locked() or not self._confirmed:
+            return
+        async with self._recording:
+            done = list(self._confirmed.items())
+            try:
+                await deliveries.mark_sent(self.conn, done)
+            except Exception:
+                log.exception("could not record %d confirmed sends; will retry", len(done))
+                return
+            for row_id, _ in done:
+                self._confirmed.pop(row_id, None)
 
     async def _wait_for_slot(self, row: deliveries.Pending) -> None:
         """A follow-up send of the same row (plain resend, next digest part) obeys the limits."""
