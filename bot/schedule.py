@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,6 +18,7 @@ class Timing:
     silent: bool = False
 
 
+@lru_cache(maxsize=256)
 def zone(name: str | None, default: str) -> tzinfo:
     """The chat's time zone, the default one when unset or unknown."""
     for candidate in (name, default):

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 KEY = "dispatcher"  # where the running Dispatcher sits in application.bot_data
 BATCH = 500
-MAX_IN_FLIGHT = 64
+MAX_IN_FLIGHT = 16  # httpcore's pool gets slower per request with many connections
 IDLE = 30.0  # seconds between sweeps when nothing wakes us (held rows come due by themselves)
 STOP_GRACE = 10.0
 FLOOD_WINDOW = 5.0
