@@ -133,7 +133,8 @@ async def main(quick: bool) -> None:
         print(
             f"throughput (stub in-process, rate limit off), {n_throughput:,} messages: "
             f"ours {n_throughput / ours:,.0f} msg/s "
-            f"({(c1 - c0) / n_throughput * 1000:.2f} CPU ms/msg incl. stub), naive PTB loop {n_throughput / naive:,.0f} msg/s "
+            f"({(c1 - c0) / n_throughput * 1000:.2f} CPU ms/msg incl. stub), "
+            f"naive PTB loop {n_throughput / naive:,.0f} msg/s "
             f"({(c2 - c1) / n_throughput * 1000:.2f} CPU ms/msg); ratio {naive / ours:.1f}x"
         )
 
