@@ -17,9 +17,6 @@ MAX_TEXT = 4096  # UTF-16 code units of text after entity parsing
 DIGEST_MAX_ITEMS = 40  # links per digest message; keeps entity counts far from any limit
 ELLIPSIS = "…"
 
-# Only the digest heading is local: bot/i18n.py has no key for it yet.
-_DIGEST_TITLE = {"en": "Your news digest", "az": "Xəbər icmalınız", "ru": "Ваш дайджест новостей"}
-
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
@@ -131,7 +128,7 @@ def digest_messages(
     groups: Sequence[tuple[str, Sequence[Article]]], lang_code: str | None
 ) -> list[Rendered]:
     """A digest: headlines as links grouped by section, split so each message fits."""
-    header_plain = _DIGEST_TITLE[language(lang_code)]
+    header_plain = i18n.t(language(lang_code), "digest_title")
     header = f"<b>{html.escape(header_plain)}</b>"
     messages: list[Rendered] = []
     lines: list[str] = [header]
