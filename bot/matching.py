@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.domain import Section
+from bot.i18n import LANGUAGES, t
 from storage.text import fold
 
 MAX_ARGUMENT = 300  # longer than every catalogue listed at once, far shorter than 4,000
 _SEPARATORS = re.compile(r"[\s\-_/]+")
+_ALL_WORDS = frozenset({"all", "*"} | {fold(t(lang, "btn_all")) for lang in LANGUAGES})
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,11 @@ class Resolution:
 def key(text: str) -> str:
     """Folded, '&' as 'and', each run of spaces, dashes and underscores as one space."""
     return _SEPARATORS.sub(" ", fold(text).replace("&", " and ")).strip()
+
+
+def means_all(text: str) -> bool:
+    """Whether the reader typed "all" (in any language the bot speaks) or "*"."""
+    return fold(text.strip()) in _ALL_WORDS
 
 
 def _index(sections: Sequence[Section]) -> dict[str, Section]:

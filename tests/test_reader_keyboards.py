@@ -202,6 +202,16 @@ def test_payload_with_unknown_part_is_rejected(payload: str) -> None:
     assert matching.from_payload(payload, CATALOGUE) is None
 
 
+@pytest.mark.parametrize("text", ["all", " ALL ", "*", "Hamısı", "hamisi", "все", "Всё"])
+def test_all_in_every_language(text: str) -> None:
+    assert matching.means_all(text)
+
+
+@pytest.mark.parametrize("text", ["", "al", "all opinion", "allx"])
+def test_other_words_do_not_mean_all(text: str) -> None:
+    assert not matching.means_all(text)
+
+
 def test_every_language_labels_every_button() -> None:
     for lang in i18n.LANGUAGES:
         markup = keyboards.settings(ChatSettings(), lang, "UTC")

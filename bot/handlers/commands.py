@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from telegram import Message, Update
 from telegram.ext import CommandHandler, ContextTypes
 
-from bot import i18n, keyboards, matching, preferences, replies, runtime, topics
+from bot import keyboards, matching, preferences, replies, runtime, topics
 from bot.domain import Section
 from bot.handlers import groups
 from bot.handlers.picker import send, unless_unchanged
 from bot.i18n import t
 from storage import articles, chats, follows, subscriptions
-from storage.text import fold
 
 LATEST = 5
-# "all" in every language the bot speaks, as folded text.
-_ALL_WORDS = frozenset({"all", "*"} | {fold(t(lang, "btn_all")) for lang in i18n.LANGUAGES})
 
 
 def _named(sections: Sequence[Section], slugs: set[str]) -> str:
@@ -78,26 +76,45 @@ async def _resolve(
     return result.found
 
 
-async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Follow sections named in the arguments; without arguments, show the picker."""
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """A /subscribe or /unsubscribe with names, from someone allowed to change the chat."""
+
+    message: Message
+    here: groups.Where
+    followed: set[str]
+    raw: str
+
+
+async def _change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> _Change | None:
+    """What to change, or None once answered (not allowed; no names, so the picker)."""
     here = await groups.where(update, context)
     message = update.effective_message
     if here is None or message is None:
-        return
-    rt = runtime.of(context)
+        return None
     if not await groups.may_manage(update, context):
         await send(message, t(here.lang, "admins_only"))
-        return
+        return None
     raw = " ".join(context.args or ())
     followed = await subscriptions.sections_of(groups.db(context), here.chat_id, here.thread_id)
     if not raw.strip():
-        markup = keyboards.picker(rt.sections, followed, here.lang)
+        markup = keyboards.picker(runtime.of(context).sections, followed, here.lang)
         await send(message, t(here.lang, "picker_prompt"), markup)
+        return None
+    return _Change(message, here, followed, raw)
+
+
+async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Follow sections named in the arguments; without arguments, show the picker."""
+    change = await _change(update, context)
+    if change is None:
         return
-    if fold(raw.strip()) in _ALL_WORDS:
-        found: tuple[Section, ...] | None = tuple(keyboards.visible(rt.sections))
+    message, here, followed = change.message, change.here, change.followed
+    sections = runtime.of(context).sections
+    if matching.means_all(change.raw):
+        found: tuple[Section, ...] | None = tuple(keyboards.visible(sections))
     else:
-        found = await _resolve(message, here, rt.sections, raw)
+        found = await _resolve(message, here, sections, change.raw)
     if found is None:
         return
     wanted = {s.slug for s in found}
@@ -105,33 +122,24 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await subscriptions.add(groups.db(context), here.chat_id, new, here.thread_id)
     lines = []
     if new:
-        lines.append(t(here.lang, "subscribed", sections=_named(rt.sections, new)))
+        lines.append(t(here.lang, "subscribed", sections=_named(sections, new)))
     if old:
-        lines.append(t(here.lang, "already_subscribed", sections=_named(rt.sections, old)))
+        lines.append(t(here.lang, "already_subscribed", sections=_named(sections, old)))
     await send(message, "\n".join(lines))
 
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stop following the named sections, or all; without arguments, show the picker."""
-    here = await groups.where(update, context)
-    message = update.effective_message
-    if here is None or message is None:
+    change = await _change(update, context)
+    if change is None:
         return
-    rt = runtime.of(context)
-    if not await groups.may_manage(update, context):
-        await send(message, t(here.lang, "admins_only"))
-        return
-    raw = " ".join(context.args or ())
-    followed = await subscriptions.sections_of(groups.db(context), here.chat_id, here.thread_id)
-    if not raw.strip():
-        markup = keyboards.picker(rt.sections, followed, here.lang)
-        await send(message, t(here.lang, "picker_prompt"), markup)
-        return
-    if fold(raw.strip()) in _ALL_WORDS:
+    message, here, followed = change.message, change.here, change.followed
+    sections = runtime.of(context).sections
+    if matching.means_all(change.raw):
         await subscriptions.remove_all(groups.db(context), here.chat_id, here.thread_id)
         await send(message, t(here.lang, "unsubscribed_all"))
         return
-    found = await _resolve(message, here, rt.sections, raw)
+    found = await _resolve(message, here, sections, change.raw)
     if found is None:
         return
     named = {s.slug for s in found}
@@ -139,9 +147,9 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await subscriptions.remove(groups.db(context), here.chat_id, gone, here.thread_id)
     lines = []
     if gone:
-        lines.append(t(here.lang, "unsubscribed", sections=_named(rt.sections, gone)))
+        lines.append(t(here.lang, "unsubscribed", sections=_named(sections, gone)))
     if absent:
-        lines.append(t(here.lang, "not_subscribed", sections=_named(rt.sections, absent)))
+        lines.append(t(here.lang, "not_subscribed", sections=_named(sections, absent)))
     await send(message, "\n".join(lines))
 
 
