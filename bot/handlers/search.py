@@ -4,24 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes, filters
 
-from bot import i18n, replies, runtime, search, topics
+from bot import matching, replies, runtime, search, topics
 from bot.domain import Article, Follow, Section
 from bot.handlers import groups, picker
 from bot.i18n import t
 from storage import follows
 from storage import search as stored
-from storage.text import fold
 
 TOP = 5
 DEEP_LINK = "search-"
 MAX_INLINE_QUERY = 256  # the most switch_inline_query_current_chat may carry
 # "/start search-karabakh-peace" (with the bot's @name in groups): the search deep link.
 START_SEARCH = filters.Regex(r"^/start(@\w+)?\s+search-")
-# "all" in every language the bot speaks, as folded text.
-_ALL = frozenset({"all", "*"} | {fold(t(lang, "btn_all")) for lang in i18n.LANGUAGES})
 
 
 def results_text(
@@ -70,30 +67,42 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await picker.sections(update, context)
 
 
-async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Also send this chat new articles whose headline or summary contain all these words."""
+async def _topic_words(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str | None
+) -> tuple[Message, groups.Where, str] | None:
+    """The words of /follow or /unfollow, or None once answered (no words: list; not allowed)."""
     here, message = await groups.where(update, context), update.effective_message
     if here is None or message is None:
-        return
-    conn = groups.db(context)
+        return None
     raw = " ".join(context.args or ())
     if not raw.strip():
-        listed = await follows.list_for_chat(conn, here.chat_id)
-        usage = t(here.lang, "topics.usage")
-        await picker.send(
-            message, topics.overview(listed, here.thread_id, here.lang) + "\n\n" + usage
-        )
-        return
+        listed = await follows.list_for_chat(groups.db(context), here.chat_id)
+        text = topics.overview(listed, here.thread_id, here.lang)
+        if usage:
+            text += "\n\n" + t(here.lang, usage)
+        await picker.send(message, text)
+        return None
     if not await groups.may_manage(update, context):
         await picker.send(message, t(here.lang, "admins_only"))
+        return None
+    return message, here, raw
+
+
+async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Also send this chat new articles whose headline or summary contain all these words."""
+    asked = await _topic_words(update, context, usage="topics.usage")
+    if asked is None:
         return
+    message, here, raw = asked
     topic = topics.topic_of(raw)
     if not topic:
         await picker.send(message, t(here.lang, "topics.no_words"))
         return
     async with groups.write_lock(context):
         outcome = await follows.add(
-            conn, Follow(here.chat_id, topic, here.thread_id), limit=topics.MAX_PER_CHAT
+            groups.db(context),
+            Follow(here.chat_id, topic, here.thread_id),
+            limit=topics.MAX_PER_CHAT,
         )
     if outcome == "full":
         text = t(here.lang, "topics.full", limit=topics.MAX_PER_CHAT)
@@ -105,19 +114,12 @@ async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def unfollow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stop one topic alert, or all of them; without words, list the chat's topics."""
-    here, message = await groups.where(update, context), update.effective_message
-    if here is None or message is None:
+    asked = await _topic_words(update, context, usage=None)
+    if asked is None:
         return
+    message, here, raw = asked
     conn = groups.db(context)
-    raw = " ".join(context.args or ())
-    if not raw.strip():
-        listed = await follows.list_for_chat(conn, here.chat_id)
-        await picker.send(message, topics.overview(listed, here.thread_id, here.lang))
-        return
-    if not await groups.may_manage(update, context):
-        await picker.send(message, t(here.lang, "admins_only"))
-        return
-    if fold(raw.strip()) in _ALL:
+    if matching.means_all(raw):
         async with groups.write_lock(context):
             await follows.remove_all(conn, here.chat_id, here.thread_id)
         await picker.send(message, t(here.lang, "topics.removed_all"))
