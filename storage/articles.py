@@ -12,10 +12,9 @@ from bot.domain import Article
 from storage.db import transaction
 from storage.text import fold
 
-# Catalogue order, so an article's first section is the one the menu shows first.
-_CATALOGUE_ORDER = (
-    "LEFT JOIN sections s ON s.slug = x.section WHERE x.article_id = ? "
-    "ORDER BY s.position IS NULL, s.position, x.section"
+# The columns `from_rows` reads, in its order; select them FROM articles a.
+COLUMNS = (
+    "a.id, a.key, a.url, a.title, a.summary, a.author, a.published_at, a.image_url, a.word_count"
 )
 # SQLite's default limit on host parameters is 999 in old builds; stay well below it.
 _CHUNK = 500
@@ -117,10 +116,7 @@ async def _upsert(conn: aiosqlite.Connection, write: Write, now: int) -> Article
         "INSERT OR IGNORE INTO article_sections (article_id, section) VALUES (?, ?)",
         [(article_id, s) for s in a.sections],
     )
-    async with conn.execute(
-        f"SELECT x.section FROM article_sections x {_CATALOGUE_ORDER}", (article_id,)
-    ) as cur:
-        sections = tuple(r[0] for r in await cur.fetchall())
+    sections = tuple((await _sections_of(conn, [article_id]))[article_id])
     stored = Article(
         key=a.key,
         url=a.url,
@@ -165,36 +161,51 @@ async def mark_announced(conn: aiosqlite.Connection, ids: Iterable[int]) -> None
     await conn.executemany("UPDATE articles SET announced = 1 WHERE id = ?", [(i,) for i in ids])
 
 
-_SELECT = (
-    "SELECT a.id, a.key, a.url, a.title, a.summary, a.author, a.published_at, a.image_url, "
-    "a.word_count, (SELECT group_concat(section, char(31)) FROM "
-    "(SELECT x.section FROM article_sections x "
-    "LEFT JOIN sections s ON s.slug = x.section WHERE x.article_id = a.id "
-    "ORDER BY s.position IS NULL, s.position, x.section)) "
-    "FROM articles a"
-)
+async def _sections_of(conn: aiosqlite.Connection, ids: Sequence[int]) -> dict[int, list[str]]:
+    by_article: dict[int, list[str]] = {i: [] for i in ids}
+    if not ids:
+        return by_article
+    marks = ",".join("?" * len(ids))
+    async with conn.execute(
+        # Catalogue order, so an article's first section is the one the menu shows first.
+        "SELECT x.article_id, x.section FROM article_sections x "
+        f"LEFT JOIN sections s ON s.slug = x.section WHERE x.article_id IN ({marks}) "
+        "ORDER BY s.position IS NULL, s.position, x.section",
+        ids,
+    ) as cur:
+        for article_id, section in await cur.fetchall():
+            by_article[article_id].append(section)
+    return by_article
 
 
-def _article(row: aiosqlite.Row) -> Article:
-    return Article(
-        id=row[0],
-        key=row[1],
-        url=row[2],
-        title=row[3],
-        summary=row[4],
-        author=row[5],
-        published=datetime.fromtimestamp(row[6], UTC),
-        image_url=row[7],
-        word_count=row[8],
-        sections=tuple(row[9].split("\x1f")) if row[9] else (),
-    )
+async def from_rows(conn: aiosqlite.Connection, rows: Sequence[aiosqlite.Row]) -> list[Article]:
+    """Articles, with their sections, from rows of `SELECT {COLUMNS} FROM articles a ...`."""
+    sections = await _sections_of(conn, [row[0] for row in rows])
+    return [
+        Article(
+            id=row[0],
+            key=row[1],
+            url=row[2],
+            title=row[3],
+            summary=row[4],
+            author=row[5],
+            published=datetime.fromtimestamp(row[6], UTC),
+            image_url=row[7],
+            word_count=row[8],
+            sections=tuple(sections[row[0]]),
+        )
+        for row in rows
+    ]
 
 
 async def get(conn: aiosqlite.Connection, article_id: int) -> Article | None:
     """One stored article by id."""
-    async with conn.execute(f"{_SELECT} WHERE a.id = ?", (article_id,)) as cur:
-        row = await cur.fetchone()
-    return _article(row) if row else None
+    async with conn.execute(
+        f"SELECT {COLUMNS} FROM articles a WHERE a.id = ?", (article_id,)
+    ) as cur:
+        rows = list(await cur.fetchall())
+    found = await from_rows(conn, rows)
+    return found[0] if found else None
 
 
 async def latest(
@@ -202,7 +213,7 @@ async def latest(
 ) -> list[Article]:
     """The `n` most recently published articles, optionally only from these sections."""
     if sections is None:
-        sql = f"{_SELECT} ORDER BY a.published_at DESC, a.id DESC LIMIT ?"
+        sql = f"SELECT {COLUMNS} FROM articles a ORDER BY a.published_at DESC, a.id DESC LIMIT ?"
         params: tuple[object, ...] = (n,)
     else:
         wanted = list(sections)
@@ -210,12 +221,14 @@ async def latest(
             return []
         marks = ",".join("?" * len(wanted))
         sql = (
-            f"{_SELECT} WHERE a.id IN (SELECT article_id FROM article_sections "
-            f"WHERE section IN ({marks})) ORDER BY a.published_at DESC, a.id DESC LIMIT ?"
+            f"SELECT {COLUMNS} FROM articles a WHERE a.id IN "
+            f"(SELECT article_id FROM article_sections WHERE section IN ({marks})) "
+            "ORDER BY a.published_at DESC, a.id DESC LIMIT ?"
         )
         params = (*wanted, n)
     async with conn.execute(sql, params) as cur:
-        return [_article(r) for r in await cur.fetchall()]
+        rows = list(await cur.fetchall())
+    return await from_rows(conn, rows)
 
 
 async def count(conn: aiosqlite.Connection) -> int:

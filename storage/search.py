@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import aiosqlite
 
 from bot.domain import Article
+from storage import articles
+from storage.articles import COLUMNS
 
 # bm25 column weights, in the order of articles_fts's columns: title, summary, author, sections.
 # A word in the headline says far more about an article than the same word in its summary.
@@ -15,10 +16,6 @@ RANK = "bm25(8.0, 2.0, 1.0, 0.5)"
 
 # How many of the newest matches are ranked by relevance (see find).
 WINDOW = 1000
-
-_COLUMNS = (
-    "a.id, a.key, a.url, a.title, a.summary, a.author, a.published_at, a.image_url, a.word_count"
-)
 
 
 def _in_sections(column: str, sections: Sequence[str]) -> str:
@@ -48,7 +45,7 @@ async def find(
     if match is None:
         where = f"WHERE {_in_sections('a.id', sections)}" if sections else ""
         sql = (
-            f"SELECT {_COLUMNS} FROM articles a {where} "
+            f"SELECT {COLUMNS} FROM articles a {where} "
             "ORDER BY a.published_at DESC, a.id DESC LIMIT ? OFFSET ?"
         )
         params += [*sections, limit, offset]
@@ -59,7 +56,7 @@ async def find(
         # other big cost.
         f_in = f" AND {_in_sections('f.rowid', sections)}" if sections else ""
         sql = (
-            f"SELECT {_COLUMNS} FROM ("
+            f"SELECT {COLUMNS} FROM ("
             "SELECT f.rowid AS id, f.rank AS score FROM articles_fts f "
             f"WHERE f.articles_fts MATCH ? AND f.rank MATCH '{RANK}'{f_in} "
             "AND f.rowid >= coalesce((SELECT g.rowid FROM articles_fts g "
@@ -71,35 +68,4 @@ async def find(
         params += [limit, offset]
     async with conn.execute(sql, params) as cur:
         rows = list(await cur.fetchall())
-    return await _with_sections(conn, rows)
-
-
-async def _with_sections(conn: aiosqlite.Connection, rows: list[aiosqlite.Row]) -> list[Article]:
-    ids = [row[0] for row in rows]
-    by_article: dict[int, list[str]] = {i: [] for i in ids}
-    if ids:
-        marks = ", ".join("?" for _ in ids)
-        async with conn.execute(
-            # Catalogue order, so an article's first section is the one the menu shows first.
-            "SELECT x.article_id, x.section FROM article_sections x "
-            f"LEFT JOIN sections s ON s.slug = x.section WHERE x.article_id IN ({marks}) "
-            "ORDER BY s.position IS NULL, s.position, x.section",
-            ids,
-        ) as cur:
-            for article_id, section in await cur.fetchall():
-                by_article[article_id].append(section)
-    return [
-        Article(
-            key=row[1],
-            url=row[2],
-            title=row[3],
-            summary=row[4],
-            author=row[5],
-            published=datetime.fromtimestamp(row[6], UTC),
-            image_url=row[7],
-            sections=tuple(by_article[row[0]]),
-            word_count=row[8],
-            id=row[0],
-        )
-        for row in rows
-    ]
+    return await articles.from_rows(conn, rows)
