@@ -119,7 +119,7 @@ async def run_dispatcher(base: str, tmp: Path, n: int, rate: float | None) -> Ru
     conn = await db.connect(path)
     await fanout.fan_out(conn, [article])
     cfg = settings(base, path, rate or 30)
-    async with Bot(TOKEN, base_url=base + "bot") as bot:
+    async with send.sending_bot(cfg) as bot:
         dispatcher = send.Dispatcher(
             bot, conn, cfg, sections.builtin(cfg.site_url), asyncio.Event(), rate=rate
         )

@@ -21,6 +21,7 @@ from telegram.ext import Application
 from bot import logs, metrics, outcome, render, schedule
 from bot.config import Settings
 from bot.domain import Article, Section
+from bot.lanes import Lanes
 from bot.outcome import Decision
 from bot.render import Rendered
 from bot.runtime import Runtime
@@ -406,6 +407,16 @@ class Dispatcher:
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
+def sending_bot(settings: Settings, lanes: int = MAX_IN_FLIGHT) -> Bot:
+    """The dispatcher's own Bot: one connection per in-flight send (see bot/lanes.py)."""
+    return Bot(
+        settings.require_token(),
+        base_url=settings.base_url,
+        base_file_url=settings.base_file_url,
+        request=Lanes(lanes),
+    )
+
+
 def start(application: AnyApplication, rt: Runtime) -> asyncio.Task[None]:
     """Start the dispatcher task of a running application."""
     return asyncio.create_task(_serve(application, rt), name="dispatcher")
@@ -417,7 +428,7 @@ async def _serve(application: AnyApplication, rt: Runtime) -> None:
     conn = await db.connect(rt.settings.database)
     try:
         dispatcher = Dispatcher(
-            application.bot,
+            sending_bot(rt.settings),
             conn,
             rt.settings,
             rt.sections,
@@ -426,7 +437,8 @@ async def _serve(application: AnyApplication, rt: Runtime) -> None:
         )
         application.bot_data[KEY] = dispatcher
         rt.outbox_ready.set()  # rows left pending by a previous run go out first
-        await dispatcher.run()
+        async with dispatcher.bot:
+            await dispatcher.run()
     finally:
         await conn.close()
 
