@@ -12,6 +12,9 @@ PRIVATE_LIMIT = (1, 1.0)  # Telegram: about one message per second in one chat
 GROUP_LIMIT = (20, 60.0)  # Telegram: at most 20 messages per minute in one group or channel
 PAID_MAX_RATE = 1000.0  # paid broadcasts (allow_paid_broadcast) lift the global cap to 1000/s
 FREE_MAX_RATE = 30.0
+# Telegram counts a send when it arrives, we when we start it; requests reach it a few ms apart
+# from how they left, so windows exactly one second long are sometimes seen as broken (429).
+MARGIN = 0.025
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,10 @@ class Window:
         """A window for `rate` events per second, also for rates below one."""
         count = max(1, math.floor(rate))
         return cls(count, count / rate)
+
+    def padded(self, margin: float) -> Window:
+        """The same window, `margin` seconds longer."""
+        return Window(self.count, self.seconds + margin)
 
 
 class _Log:
@@ -56,11 +63,12 @@ class Throttle:
         clock: Callable[[], float] = time.monotonic,
         private: Window = Window(*PRIVATE_LIMIT),
         group: Window = Window(*GROUP_LIMIT),
+        margin: float = MARGIN,
     ) -> None:
         self.clock = clock
-        self._global = _Log(Window.per_second(rate)) if rate else None
-        self._private = private
-        self._group = group
+        self._global = _Log(Window.per_second(rate).padded(margin)) if rate else None
+        self._private = private.padded(margin)
+        self._group = group.padded(margin)
         self._chats: dict[int, _Log] = {}
         self._last_sweep = clock()
 

@@ -65,7 +65,7 @@ class FakeClock:
 
 def test_global_window_is_exact_and_sliding() -> None:
     clock = FakeClock()
-    throttle = Throttle(3, clock=clock)
+    throttle = Throttle(3, clock=clock, margin=0)
     for chat in (1, 2, 3):
         assert throttle.next_allowed(chat) == 0
         throttle.record(chat, private=True)
@@ -80,7 +80,7 @@ def test_global_window_is_exact_and_sliding() -> None:
 
 def test_private_one_per_second_group_twenty_per_minute() -> None:
     clock = FakeClock()
-    throttle = Throttle(None, clock=clock)
+    throttle = Throttle(None, clock=clock, margin=0)
     throttle.record(1, private=True)
     assert throttle.next_allowed(1) == pytest.approx(1.0)
     assert throttle.next_allowed(2) == 0
@@ -90,6 +90,20 @@ def test_private_one_per_second_group_twenty_per_minute() -> None:
     assert throttle.next_allowed(-5) == pytest.approx(60.0 - 10.0)
     clock.now += 50.0
     assert throttle.next_allowed(-5) == 0
+
+
+def test_margin_lengthens_every_window_but_costs_little_rate() -> None:
+    clock = FakeClock()
+    throttle = Throttle(30, clock=clock, margin=0.025)
+    for chat in range(30):
+        throttle.record(chat, private=True)
+    clock.now += 1.0
+    # exactly one second later Telegram might still count the first send: wait the margin
+    assert throttle.next_allowed(100) == pytest.approx(0.025)
+    assert throttle.next_allowed(0) == pytest.approx(0.025)
+    throttle.record(-7, private=False)
+    assert throttle.chat_delay(-7) == 0
+    assert 30 / Window.per_second(30).padded(0.025).seconds >= 0.97 * 30
 
 
 def test_fractional_rates_and_idle_chats_are_forgotten() -> None:
