@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import fields
+from typing import Any
 
 import aiosqlite
 
@@ -13,17 +15,23 @@ from storage.db import transaction
 _SETTING_COLUMNS = tuple(f.name for f in fields(ChatSettings))
 
 
-def _chat(row: aiosqlite.Row) -> Chat:
-    settings = ChatSettings(
-        language=row["language"],
-        style=row["style"],
-        link_preview=bool(row["link_preview"]),
-        digest_time=row["digest_time"],
-        quiet_start=row["quiet_start"],
-        quiet_end=row["quiet_end"],
-        quiet_silent=bool(row["quiet_silent"]),
-        timezone=row["timezone"],
+def settings_from(values: Sequence[Any]) -> ChatSettings:
+    """A chat's settings from its settings columns, selected in ChatSettings' field order."""
+    language, style, link_preview, digest_time, quiet_start, quiet_end, quiet_silent, tz = values
+    return ChatSettings(
+        language=language,
+        style=style,
+        link_preview=bool(link_preview),  # SQLite keeps booleans as 0/1
+        digest_time=digest_time,
+        quiet_start=quiet_start,
+        quiet_end=quiet_end,
+        quiet_silent=bool(quiet_silent),
+        timezone=tz,
     )
+
+
+def _chat(row: aiosqlite.Row) -> Chat:
+    settings = settings_from([row[name] for name in _SETTING_COLUMNS])
     return Chat(row["id"], row["kind"], row["title"], settings, bool(row["active"]))
 
 

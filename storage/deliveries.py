@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.domain import ChatKind, ChatSettings
+from storage import chats
 
 # One statement per article: every active destination subscribed to any of its sections, once
 # (DISTINCT + UNIQUE), skipping subscriptions made after the article was first seen.
@@ -24,7 +25,9 @@ WHERE a.id = :article
 
 _DUE = """
 SELECT d.id, d.chat_id, d.thread_id, d.article_id, d.broadcast_id, d.attempts, d.created_at,
-       c.kind, c.language, c.style, c.link_preview, c.digest_time, c.quiet_start, c.quiet_end,
+       c.kind,
+       -- settings, in ChatSettings' field order (chats.settings_from)
+       c.language, c.style, c.link_preview, c.digest_time, c.quiet_start, c.quiet_end,
        c.quiet_silent, c.timezone
 FROM deliveries d JOIN chats c ON c.id = d.chat_id
 WHERE d.status = 'pending' AND d.id > ? AND d.not_before <= ?
@@ -48,17 +51,7 @@ class Pending:
 
 
 def _pending(r: aiosqlite.Row) -> Pending:
-    settings = ChatSettings(
-        language=r[8],
-        style=r[9],
-        link_preview=bool(r[10]),
-        digest_time=r[11],
-        quiet_start=r[12],
-        quiet_end=r[13],
-        quiet_silent=bool(r[14]),
-        timezone=r[15],
-    )
-    return Pending(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], settings)
+    return Pending(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], chats.settings_from(r[8:]))
 
 
 async def enqueue_article(conn: aiosqlite.Connection, article_id: int) -> int:
