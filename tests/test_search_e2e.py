@@ -15,6 +15,7 @@ from storage import db, subscriptions
 from tests.doubles.botapi import BotApiDouble, Call
 from tests.doubles.site import SiteDouble
 from tests.harness import run_bot, settings_for
+from tests.reader_helpers import say
 from tests.search_data import DAY, T0, add_article
 from tests.test_search_query import HOSTILE
 
@@ -57,15 +58,6 @@ def results(call: Call) -> list[dict[str, Any]]:
 
 def titles(call: Call) -> list[str]:
     return [r["title"] for r in results(call)]
-
-
-async def say(botapi: BotApiDouble, chat_id: int, text: str, **kw: Any) -> Call:
-    since = len(botapi.calls)
-    botapi.inject_message(chat_id, text, **kw)
-    (call,) = await botapi.wait_for(
-        "sendMessage", lambda c: c.chat_id == chat_id and c.ok, since=since
-    )
-    return call
 
 
 async def test_inline_ranks_folds_and_renders_the_push(
