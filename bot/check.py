@@ -15,7 +15,7 @@ from typing import TextIO
 
 import httpx
 
-from bot import config, ingest, sections
+from bot import config, sections
 from bot.config import ConfigError, Settings
 from bot.domain import Section
 from bot.fetch import Fetcher, FetchResult
@@ -100,6 +100,32 @@ async def check_database(settings: Settings) -> Check:
     return Check("database", True, f"schema version {version} ({settings.database})")
 
 
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{int(seconds)} s"
+    if seconds < 7200:
+        return f"{int(seconds // 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def health_detail(state: feeds.FeedState, now: float) -> str:
+    """One line on how the poll loop last fared with a feed."""
+    if state.last_fetch_at is None:
+        return f"{state.url}: not polled yet"
+    success = (
+        f"last success {_duration(now - state.last_success_at)} ago"
+        if state.last_success_at
+        else "never fetched successfully"
+    )
+    if not state.failures:
+        return f"{state.url}: {success}"
+    retry = max(0.0, state.next_fetch_at - now)
+    return (
+        f"{state.url}: {state.failures} failure(s) in a row, last error: {state.last_error}; "
+        f"{success}; next try in {_duration(retry)}"
+    )
+
+
 async def check_poll_health(settings: Settings) -> list[Check]:
     """What the poll loop last saw of each feed, failing feeds first."""
     try:
@@ -111,9 +137,7 @@ async def check_poll_health(settings: Settings) -> list[Check]:
     finally:
         await conn.close()
     now = time.time()
-    return [
-        Check(f"poll {s.section}", s.failures == 0, ingest.health_detail(s, now)) for s in states
-    ]
+    return [Check(f"poll {s.section}", s.failures == 0, health_detail(s, now)) for s in states]
 
 
 async def check_bot_api(settings: Settings) -> Check:

@@ -39,11 +39,14 @@ def _poll(args: argparse.Namespace) -> int:
         return 2
     settings = config.load()
     logs.setup(settings.log_format, token=settings.token)
-    from bot import fanout, ingest
+    from bot import fanout, ingest, report
 
     # The lock keeps a running bot and this pass from both claiming the same new articles.
     with InstanceLock(settings.database):
-        return asyncio.run(ingest.poll_cli(settings, sys.stdout, fanout.fan_out))
+        done = asyncio.run(ingest.poll_once(settings, fanout.fan_out))
+    for line in report.poll_lines(done):
+        print(line)
+    return 0 if done.ok else 1
 
 
 def _sections(args: argparse.Namespace) -> int:

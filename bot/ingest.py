@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal, TextIO
+from typing import TYPE_CHECKING, Literal
 
 import aiosqlite
 
@@ -405,15 +405,8 @@ async def poll_forever(rt: Runtime, hand_over: HandOver) -> None:
             await asyncio.sleep(max(0.0, rt.settings.poll_interval - elapsed))
 
 
-def report_lines(report: PollReport) -> list[str]:
-    """`poll --once` output: one line per new article, one per failing feed."""
-    lines = [f"{','.join(a.sections)}\t{a.title}\t{a.url}" for a in report.new]
-    lines += [f"FAILED\t{f.section}\t{f.url}\t{f.error}" for f in report.failed]
-    return lines
-
-
-async def poll_cli(settings: Settings, out: TextIO, fan_out: FanOut | None = None) -> int:
-    """`newsbot poll --once`: one forced pass; exit 0 only if every feed was read or unchanged."""
+async def poll_once(settings: Settings, fan_out: FanOut | None = None) -> PollReport:
+    """`newsbot poll --once`: one forced pass on its own connection, new articles fanned out."""
     from bot import sections as catalogue
     from storage import db
     from storage import sections as stored_sections
@@ -429,32 +422,4 @@ async def poll_cli(settings: Settings, out: TextIO, fan_out: FanOut | None = Non
             await fan_out(conn, report.handed_over)
     finally:
         await conn.close()
-    for line in report_lines(report):
-        print(line, file=out)
-    return 0 if report.ok else 1
-
-
-def _ago(seconds: float) -> str:
-    if seconds < 120:
-        return f"{int(seconds)} s"
-    if seconds < 7200:
-        return f"{int(seconds // 60)} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def health_detail(state: FeedState, now: float) -> str:
-    """One line on how the poll loop last fared with a feed, for `newsbot check`."""
-    if state.last_fetch_at is None:
-        return f"{state.url}: not polled yet"
-    success = (
-        f"last success {_ago(now - state.last_success_at)} ago"
-        if state.last_success_at
-        else "never fetched successfully"
-    )
-    if not state.failures:
-        return f"{state.url}: {success}"
-    retry = max(0.0, state.next_fetch_at - now)
-    return (
-        f"{state.url}: {state.failures} failure(s) in a row, last error: {state.last_error}; "
-        f"{success}; next try in {_ago(retry)}"
-    )
+    return report

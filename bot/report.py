@@ -1,10 +1,14 @@
-"""`newsbot stats`: the /metrics figures as a few readable lines for an operator."""
+"""Text for the operator: `newsbot stats` (the /metrics figures) and `newsbot poll --once`."""
 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from storage.stats import Figures
+
+if TYPE_CHECKING:
+    from bot.ingest import PollReport
 
 
 def _ago(seconds: int) -> str:
@@ -46,3 +50,19 @@ def render(figures: Figures, now: int) -> str:
             line += f"  FAILING ({s.failing_feeds} feed): {s.last_error or 'unknown error'}"
         lines.append(line)
     return "\n".join(lines)
+
+
+def poll_lines(report: PollReport) -> list[str]:
+    """`poll --once`: one tab-separated line per new article, what the backlog was, failing feeds.
+
+    The backlog line is there because a first pass pushes nothing, and silence would look like
+    a broken site.
+    """
+    lines = [f"{','.join(a.sections)}\t{a.title}\t{a.url}" for a in report.new]
+    if report.backlog:
+        articles = "article" if report.backlog == 1 else "articles"
+        lines.append(
+            f"recorded {report.backlog} existing {articles} as already published (not pushed)"
+        )
+    lines += [f"FAILED\t{f.section}\t{f.url}\t{f.error}" for f in report.failed]
+    return lines

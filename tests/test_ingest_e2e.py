@@ -14,6 +14,7 @@ from bot import ingest, sections
 from bot.domain import Section
 from bot.fetch import Fetcher
 from bot.ingest import Decider, Pipeline, PollReport
+from bot.report import poll_lines
 from storage import articles, db, feeds
 from storage import sections as stored_sections
 from tests.doubles.site import SiteDouble
@@ -266,8 +267,11 @@ def test_report_lines_for_poll_once() -> None:
     report = PollReport(
         feeds=(ingest.FeedOutcome("opinion", "http://x/f/", "failed", "HTTP 500"),),
         new=(Article("wp:1", "http://x/a/", "Şuşa", sections=("news", "energy")),),
+        backlog=1,
     )
-    assert ingest.report_lines(report) == [
+    assert poll_lines(report) == [
         "news,energy\tŞuşa\thttp://x/a/",
+        "recorded 1 existing article as already published (not pushed)",
         "FAILED\topinion\thttp://x/f/\tHTTP 500",
     ]
+    assert poll_lines(PollReport()) == []
