@@ -5,7 +5,7 @@
 Prints the port it listens on (127.0.0.1), then serves HTTP/1.1 keep-alive until killed.
 `sendMessage` answers at once with a message; with --limits it answers 429 (retry_after 1) like
 Telegram when a send arrives inside a full sliding window, and a refused send does not count.
-`GET /stats` returns {"ok": n, "too_many": n} as JSON.  It is raw asyncio
+`GET /stats` returns {"ok": n, "too_many": n, "cpu_ms": n} as JSON.  It is raw asyncio
 rather than aiohttp so that the stub stays far faster than anything it measures.
 """
 
@@ -78,7 +78,7 @@ class Stub(asyncio.Protocol):
     def answer(self, path: str, body: bytes) -> tuple[int, object]:
         method = path.rsplit("/", 1)[-1]
         if method == "stats":
-            return 200, self.stats
+            return 200, {**self.stats, "cpu_ms": int(time.process_time() * 1000)}
         if method.lower() == "getme":
             return 200, {"ok": True, "result": ME}
         params = dict(parse_qsl(body.decode()))

@@ -74,7 +74,7 @@ class Dispatcher:
         self.order: Mapping[str, int] = {s.slug: s.order for s in sections}
         self._slots = asyncio.Semaphore(max_in_flight)
         self._busy: set[int] = set()  # chats with a send in flight: one at a time keeps order
-        self._finished: set[int] = set()  # rows finished since the current batch was read
+        self._finished: set[int] = set()  # rows finished since the current sweep began
         self._gone_chats: set[int] = set()  # chats deactivated or moved since then
         self._confirmed: dict[int, int] = {}  # row -> message_id, confirmed but not yet written
         self._recording = asyncio.Lock()
@@ -111,24 +111,30 @@ class Dispatcher:
         self.ready.clear()
         skipped: set[int] = set()
         wake = IDLE
-        cursor = 0
-        while True:
-            # A row that finishes while this batch is read would be stale in it: remember those.
-            self._finished.clear()
-            self._gone_chats.clear()
-            await self._record_confirmed()
-            rows = await deliveries.due(self.conn, self.clock(), cursor, BATCH)
+        # A row that finishes while a batch is being read is stale in it: remember those.
+        self._finished.clear()
+        self._gone_chats.clear()
+        await self._record_confirmed()
+        rows = await deliveries.due(self.conn, self.clock(), 0, BATCH)
+        while rows:
+            # Read the next batch while this one is sent, so the sends never wait for the disk.
+            after = rows[-1].id
+            following = asyncio.ensure_future(self._due_after(after, len(rows) == BATCH))
             for row in rows:
-                cursor = row.id
                 delay = await self._consider(row, skipped)
                 if delay is not None:
                     wake = min(wake, delay)
-            if len(rows) < BATCH:
-                break
+            rows = await following
         held = await deliveries.next_due(self.conn, self.clock())
         if held is not None:
             wake = min(wake, held - self.clock())
         return wake
+
+    async def _due_after(self, after: int, more: bool) -> list[deliveries.Pending]:
+        if not more:
+            return []
+        await self._record_confirmed()
+        return await deliveries.due(self.conn, self.clock(), after, BATCH)
 
     async def drain(self) -> None:
         """Sweep until nothing is due and nothing is in flight (benchmarks, tools)."""
@@ -266,11 +272,13 @@ class Dispatcher:
         logs.event(log, "digest sent", chat=row.chat_id, articles=len(items))
 
     async def _record_confirmed(self) -> None:
-        """Write confirmed sends in one batch; on a database error keep them in memory (their
-        rows are skipped meanwhile) so that a confirmed message is never sent again."""
-        if self._recording.locked() or not self._confirmed:
-            return
+        """Write every confirmed send in one statement (callers queue, and whoever comes first
+        writes for all: a group commit).  A send keeps its slot until its row is written, so
+        after a kill -9 only sends in flight can repeat.  On a database error the rows stay in
+        memory (skipped meanwhile) so that a confirmed message is never sent again."""
         async with self._recording:
+            if not self._confirmed:
+                return
             done = list(self._confirmed.items())
             try:
                 await deliveries.mark_sent(self.conn, done)
