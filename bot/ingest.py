@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 
 HandOver = Callable[[Sequence[Article]], Awaitable[None]]
 FanOut = Callable[[aiosqlite.Connection, Sequence[Article]], Awaitable[int]]
-PageFetch = Callable[[str], Awaitable[str | None]]
 
 BACKOFF_CAP = 3600.0
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"

@@ -156,11 +156,6 @@ async def upsert(
     return (await upsert_many(conn, [Write(article, announced)], now))[0]
 
 
-async def mark_announced(conn: aiosqlite.Connection, ids: Iterable[int]) -> None:
-    """Record that these articles were handed to delivery."""
-    await conn.executemany("UPDATE articles SET announced = 1 WHERE id = ?", [(i,) for i in ids])
-
-
 async def _sections_of(conn: aiosqlite.Connection, ids: Sequence[int]) -> dict[int, list[str]]:
     by_article: dict[int, list[str]] = {i: [] for i in ids}
     if not ids:

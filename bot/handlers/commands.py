@@ -18,10 +18,6 @@ from storage import articles, chats, follows, subscriptions
 LATEST = 5
 
 
-def _named(sections: Sequence[Section], slugs: set[str]) -> str:
-    return replies.names(sections, slugs)
-
-
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Welcome the reader; a deep-link payload ('opinion-defense') follows those sections."""
     here = await groups.where(update, context)
@@ -44,7 +40,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         else:
             slugs = {s.slug for s in found}
             await subscriptions.add(conn, here.chat_id, slugs, here.thread_id)
-            lines.append(t(lang, "deep_link_followed", sections=_named(rt.sections, slugs)))
+            lines.append(t(lang, "deep_link_followed", sections=replies.names(rt.sections, slugs)))
     followed = await subscriptions.sections_of(conn, here.chat_id, here.thread_id)
     lines.append(t(lang, "picker_prompt"))
     await send(message, "\n\n".join(lines), keyboards.picker(rt.sections, followed, lang))
@@ -122,9 +118,9 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await subscriptions.add(groups.db(context), here.chat_id, new, here.thread_id)
     lines = []
     if new:
-        lines.append(t(here.lang, "subscribed", sections=_named(sections, new)))
+        lines.append(t(here.lang, "subscribed", sections=replies.names(sections, new)))
     if old:
-        lines.append(t(here.lang, "already_subscribed", sections=_named(sections, old)))
+        lines.append(t(here.lang, "already_subscribed", sections=replies.names(sections, old)))
     await send(message, "\n".join(lines))
 
 
@@ -147,9 +143,9 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await subscriptions.remove(groups.db(context), here.chat_id, gone, here.thread_id)
     lines = []
     if gone:
-        lines.append(t(here.lang, "unsubscribed", sections=_named(sections, gone)))
+        lines.append(t(here.lang, "unsubscribed", sections=replies.names(sections, gone)))
     if absent:
-        lines.append(t(here.lang, "not_subscribed", sections=_named(sections, absent)))
+        lines.append(t(here.lang, "not_subscribed", sections=replies.names(sections, absent)))
     await send(message, "\n".join(lines))
 
 
@@ -185,7 +181,7 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
         slugs: set[str] | None = {s.slug for s in found}
         heading = t(
-            here.lang, "latest_heading_section", section=_named(rt.sections, slugs or set())
+            here.lang, "latest_heading_section", section=replies.names(rt.sections, slugs or set())
         )
     else:
         slugs = (
