@@ -37,6 +37,13 @@ def names(sections: Sequence[Section], slugs: Collection[str]) -> str:
     return ", ".join(html.escape(s.name) for s in sections if s.slug in slugs)
 
 
+def changed(lang: str, sections: Sequence[Section], **keyed: Collection[str]) -> str:
+    """One line per non-empty set of slugs, worded by its message key: 'Subscribed to …'."""
+    return "\n".join(
+        t(lang, key, sections=names(sections, slugs)) for key, slugs in keyed.items() if slugs
+    )
+
+
 def shown(text: str) -> str:
     """A reader-typed string fit to echo back: one line, bounded, escaped."""
     flat = " ".join(text.split())

@@ -116,12 +116,8 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     wanted = {s.slug for s in found}
     new, old = wanted - followed, wanted & followed
     await subscriptions.add(groups.db(context), here.chat_id, new, here.thread_id)
-    lines = []
-    if new:
-        lines.append(t(here.lang, "subscribed", sections=replies.names(sections, new)))
-    if old:
-        lines.append(t(here.lang, "already_subscribed", sections=replies.names(sections, old)))
-    await send(message, "\n".join(lines))
+    text = replies.changed(here.lang, sections, subscribed=new, already_subscribed=old)
+    await send(message, text)
 
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -141,12 +137,8 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     named = {s.slug for s in found}
     gone, absent = named & followed, named - followed
     await subscriptions.remove(groups.db(context), here.chat_id, gone, here.thread_id)
-    lines = []
-    if gone:
-        lines.append(t(here.lang, "unsubscribed", sections=replies.names(sections, gone)))
-    if absent:
-        lines.append(t(here.lang, "not_subscribed", sections=replies.names(sections, absent)))
-    await send(message, "\n".join(lines))
+    text = replies.changed(here.lang, sections, unsubscribed=gone, not_subscribed=absent)
+    await send(message, text)
 
 
 async def mysubs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
