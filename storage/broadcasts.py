@@ -6,6 +6,8 @@ import time
 
 import aiosqlite
 
+from storage import db, deliveries
+
 
 async def create(conn: aiosqlite.Connection, text: str, created_by: int) -> int:
     """Store an announcement; returns its id."""
@@ -22,3 +24,18 @@ async def text(conn: aiosqlite.Connection, broadcast_id: int) -> str | None:
     async with conn.execute("SELECT text FROM broadcasts WHERE id = ?", (broadcast_id,)) as cur:
         row = await cur.fetchone()
     return str(row[0]) if row else None
+
+
+async def audience(conn: aiosqlite.Connection) -> int:
+    """How many chats a broadcast would reach now (every active chat)."""
+    async with conn.execute("SELECT COUNT(*) FROM chats WHERE active = 1") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def publish(conn: aiosqlite.Connection, text: str, created_by: int) -> tuple[int, int]:
+    """Store an announcement and queue it for every active chat at once: (id, rows queued)."""
+    async with db.transaction(conn):
+        broadcast_id = await create(conn, text, created_by)
+        queued = await deliveries.enqueue_broadcast(conn, broadcast_id)
+    return broadcast_id, queued
