@@ -24,7 +24,7 @@ from telegram.ext import (
 from bot import fanout, health, i18n, ingest, keyboards, retention, runtime, sections, send
 from bot.config import Settings
 from bot.domain import Article
-from bot.handlers import commands, errors, groups, inline, picker
+from bot.handlers import admin, commands, errors, fallback, groups, inline, picker
 from bot.handlers import search as search_handlers
 from bot.handlers import settings as reader_settings
 from bot.runtime import Runtime
@@ -83,10 +83,17 @@ def build(settings: Settings) -> AnyApplication:
     application.add_handler(CallbackQueryHandler(picker.tap, pattern=r"^s:"))
     application.add_handler(CallbackQueryHandler(reader_settings.choose, pattern=r"^c:"))
     application.add_handler(CallbackQueryHandler(commands.stop_answer, pattern=r"^x:"))
+    private_posts = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler("stats", admin.stats_command, filters=private_posts))
+    application.add_handler(
+        CommandHandler("broadcast", admin.broadcast_command, filters=private_posts)
+    )
+    application.add_handler(CallbackQueryHandler(admin.broadcast_answer, pattern=r"^b:"))
     application.add_handler(ChatMemberHandler(groups.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, groups.migrated))
+    # Keep last among callback handlers: any button no handler above claimed still gets an answer.
+    application.add_handler(CallbackQueryHandler(fallback.unknown_button))
     # Group 1 sees every private message; the hint skips commands that a handler claims.
-    private_posts = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     application.add_handler(
         MessageHandler(private_posts & ~filters.StatusUpdate.ALL & ~filters.VIA_BOT, commands.hint),
         group=1,
@@ -113,6 +120,7 @@ async def startup(application: AnyApplication, settings: Settings) -> Runtime:
     await application.bot.set_my_commands(COMMANDS)
     for lang in (lang for lang in i18n.LANGUAGES if lang != i18n.DEFAULT):
         await application.bot.set_my_commands(keyboards.menu(lang, COMMANDS), language_code=lang)
+    await admin.advertise(application.bot, settings.admin_ids, COMMANDS)
     rt.tasks.append(send.start(application, rt))
     # Named, so /healthz reports it as "poller" rather than "Task-5".
     poller = ingest.poll_forever(rt, functools.partial(hand_over, rt))
