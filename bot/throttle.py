@@ -13,8 +13,9 @@ GROUP_LIMIT = (20, 60.0)  # Telegram: at most 20 messages per minute in one grou
 PAID_MAX_RATE = 1000.0  # paid broadcasts (allow_paid_broadcast) lift the global cap to 1000/s
 FREE_MAX_RATE = 30.0
 # Telegram counts a send when it arrives, we when we start it; requests reach it a few ms apart
-# from how they left, so windows exactly one second long are sometimes seen as broken (429).
-MARGIN = 0.025
+# from how they left, so windows of exactly Telegram's length are sometimes seen as broken (429).
+MARGIN = 0.025  # every window this fraction longer
+BURSTS = 10  # the global budget is spent in tenths of a second: small bursts, little jitter
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +32,14 @@ class Window:
         return cls(count, count / rate)
 
     def padded(self, margin: float) -> Window:
-        """The same window, `margin` seconds longer."""
-        return Window(self.count, self.seconds + margin)
+        """The same window, longer by the fraction `margin`."""
+        return Window(self.count, self.seconds * (1 + margin))
+
+    def split(self, parts: int) -> Window:
+        """The same rate in bursts `parts` times smaller (never below one event); it implies
+        the original window."""
+        count = max(1, self.count // parts)
+        return Window(count, self.seconds * count / self.count)
 
 
 class _Log:
@@ -66,7 +73,8 @@ class Throttle:
         margin: float = MARGIN,
     ) -> None:
         self.clock = clock
-        self._global = _Log(Window.per_second(rate).padded(margin)) if rate else None
+        paced = Window.per_second(rate).split(BURSTS).padded(margin) if rate else None
+        self._global = _Log(paced) if paced else None
         self._private = private.padded(margin)
         self._group = group.padded(margin)
         self._chats: dict[int, _Log] = {}

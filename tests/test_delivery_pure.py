@@ -65,17 +65,17 @@ class FakeClock:
 
 def test_global_window_is_exact_and_sliding() -> None:
     clock = FakeClock()
-    throttle = Throttle(3, clock=clock, margin=0)
+    throttle = Throttle(30, clock=clock, margin=0)  # 3 per 0.1 s
     for chat in (1, 2, 3):
         assert throttle.next_allowed(chat) == 0
         throttle.record(chat, private=True)
-        clock.now += 0.1
-    # three sends at 1000.0, 1000.1, 1000.2: the fourth may go at 1001.0 exactly
-    assert throttle.next_allowed(4) == pytest.approx(0.7)
-    clock.now = 1001.0
+        clock.now += 0.01
+    # three sends at 1000.00, 1000.01, 1000.02: the fourth may go at 1000.10 exactly
+    assert throttle.next_allowed(4) == pytest.approx(0.07)
+    clock.now = 1000.1
     assert throttle.next_allowed(4) == 0
     throttle.record(4, private=True)
-    assert throttle.next_allowed(5) == pytest.approx(0.1)
+    assert throttle.next_allowed(5) == pytest.approx(0.01)
 
 
 def test_private_one_per_second_group_twenty_per_minute() -> None:
@@ -94,16 +94,24 @@ def test_private_one_per_second_group_twenty_per_minute() -> None:
 
 def test_margin_lengthens_every_window_but_costs_little_rate() -> None:
     clock = FakeClock()
-    throttle = Throttle(30, clock=clock, margin=0.025)
-    for chat in range(30):
-        throttle.record(chat, private=True)
+    throttle = Throttle(None, clock=clock, margin=0.025)
+    throttle.record(1, private=True)
     clock.now += 1.0
     # exactly one second later Telegram might still count the first send: wait the margin
-    assert throttle.next_allowed(100) == pytest.approx(0.025)
-    assert throttle.next_allowed(0) == pytest.approx(0.025)
-    throttle.record(-7, private=False)
-    assert throttle.chat_delay(-7) == 0
-    assert 30 / Window.per_second(30).padded(0.025).seconds >= 0.97 * 30
+    assert throttle.next_allowed(1) == pytest.approx(0.025)
+    paced = Window.per_second(30).split(10).padded(0.025)
+    assert paced == Window(3, pytest.approx(0.1025))
+    assert 0.97 * 30 <= paced.count / paced.seconds < 30
+
+
+def test_global_budget_goes_out_in_small_bursts() -> None:
+    clock = FakeClock()
+    throttle = Throttle(30, clock=clock, margin=0)
+    for chat in range(3):
+        throttle.record(chat, private=True)
+    assert throttle.next_allowed(100) == pytest.approx(0.1)
+    assert Window(1, 0.5).split(10) == Window(1, 0.5)
+    assert Window(1000, 1.0).split(10) == Window(100, 0.1)
 
 
 def test_fractional_rates_and_idle_chats_are_forgotten() -> None:
