@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from telegram.error import InvalidToken, NetworkError
+
 from bot import config, logs, sections
 from bot.config import ConfigError
 from bot.lock import AlreadyRunning, InstanceLock
@@ -28,8 +30,23 @@ def _run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         await app.serve(settings, stop)
 
-    with InstanceLock(settings.database):
-        asyncio.run(main())
+    # PTB retries network trouble once it runs; failing to start at all is the operator's to fix.
+    try:
+        with InstanceLock(settings.database):
+            asyncio.run(main())
+    except InvalidToken:
+        print(
+            "newsbot: the Bot API rejected TELEGRAM_BOT_TOKEN; copy it again from @BotFather "
+            "(/mybots -> API Token)",
+            file=sys.stderr,
+        )
+        return 1
+    except NetworkError as exc:
+        reason = str(exc).replace(settings.require_token(), "<token>")
+        print(
+            f"newsbot: cannot reach the Bot API at {settings.base_url}: {reason}", file=sys.stderr
+        )
+        return 1
     return 0
 
 
