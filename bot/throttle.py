@@ -16,6 +16,10 @@ FREE_MAX_RATE = 30.0
 # from how they left, so windows of exactly Telegram's length are sometimes seen as broken (429).
 MARGIN = 0.025  # every window this fraction longer
 BURSTS = 10  # the global budget is spent in tenths of a second: small bursts, little jitter
+# A timer fires a little after the instant asked for.  A send booked at most this late counts
+# from the instant the global window freed, so wake-up lateness does not pile up into lost rate;
+# it is far below the margin, so every window still holds at Telegram.
+LATE = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +55,14 @@ class _Log:
         self.window = window
         self.times: deque[float] = deque(maxlen=window.count)
 
-    def delay(self, now: float) -> float:
+    def free_at(self) -> float:
+        """The instant the window has room (-inf while it is not full)."""
         if len(self.times) < self.window.count:
-            return 0.0
-        return max(0.0, self.times[0] + self.window.seconds - now)
+            return -math.inf
+        return self.times[0] + self.window.seconds
+
+    def delay(self, now: float) -> float:
+        return max(0.0, self.free_at() - now)
 
     def idle(self, now: float) -> bool:
         return not self.times or self.times[-1] + self.window.seconds <= now
@@ -71,12 +79,14 @@ class Throttle:
         private: Window = Window(*PRIVATE_LIMIT),
         group: Window = Window(*GROUP_LIMIT),
         margin: float = MARGIN,
+        late: float = LATE,
     ) -> None:
         self.clock = clock
         paced = Window.per_second(rate).split(BURSTS).padded(margin) if rate else None
         self._global = _Log(paced) if paced else None
         self._private = private.padded(margin)
         self._group = group.padded(margin)
+        self._late = late
         self._chats: dict[int, _Log] = {}
         self._last_sweep = clock()
 
@@ -97,7 +107,9 @@ class Throttle:
         """Book one send to `chat_id` at the current time."""
         now = self.clock()
         if self._global:
-            self._global.times.append(now)
+            freed = self._global.free_at()
+            late = 0.0 <= now - freed <= self._late
+            self._global.times.append(max(freed, self._global.times[-1]) if late else now)
         log = self._chats.get(chat_id)
         if log is None:
             log = self._chats[chat_id] = _Log(self._private if private else self._group)

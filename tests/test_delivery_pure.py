@@ -158,3 +158,22 @@ def test_digest_due_at_the_next_local_time_after_queueing() -> None:
     assert schedule.digest_due(daily, at(6, 7, 0), at(6, 7, 59), BAKU) == at(6, 8, 0)
     assert schedule.digest_due(ChatSettings(), queued, queued, BAKU) is None
     assert schedule.parse_hhmm("25:99") is None
+
+
+def test_a_late_wake_up_does_not_cost_rate_but_an_idle_gap_gives_no_credit() -> None:
+    clock = FakeClock()
+    throttle = Throttle(30, clock=clock, margin=0)  # 3 per 0.1 s
+    for chat in range(3):
+        throttle.record(chat, private=True)
+    clock.now += 0.1015  # the timer fired 1.5 ms after the window freed
+    throttle.record(10, private=True)
+    throttle.record(11, private=True)
+    throttle.record(12, private=True)
+    # booked at the instant the window freed (1000.1), so the next burst is due at 1000.2
+    assert throttle.global_delay() == pytest.approx(0.1 - 0.0015)
+    assert throttle.chat_delay(10) == pytest.approx(1.0)  # chats count real send times
+    clock.now += 10.0
+    for chat in range(20, 23):
+        throttle.record(chat, private=True)
+    # after an idle gap sends count when they happen: no catching up
+    assert throttle.global_delay() == pytest.approx(0.1)
