@@ -91,6 +91,17 @@ async def test_form_body_and_error_status_reach_ptb(echo_server: tuple[str, list
     assert b"chat not found" in body
     assert b"application/x-www-form-urlencoded" in seen[0]
     assert seen[0].endswith(b"chat_id=42&text=a%26b+%C3%A9")
+    # the cached quoting gives byte for byte what PTB's own encoding gives, buttons included
+    data = RequestData(
+        [
+            RequestParameter.from_input("chat_id", 7),
+            RequestParameter.from_input("text", "<b>x</b> & y"),
+            RequestParameter.from_input("reply_markup", {"inline_keyboard": [[{"text": "Ö"}]]}),
+        ]
+    )
+    async with AiohttpRequest(2) as request:
+        await request.do_request(url, "POST", data)
+    assert seen[1].endswith(data.url_encoded_parameters().encode())
 
 
 async def test_unitialized_request_refuses() -> None:
