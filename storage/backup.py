@@ -12,6 +12,9 @@ from pathlib import Path
 
 from storage import db
 
+# The first 16 bytes of every SQLite 3 database file.
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
 
 class BackupError(RuntimeError):
     """The backup or restore cannot be done; the message says why and what to do."""
@@ -90,17 +93,25 @@ async def backup(source: Path, target: Path, *, force: bool = False) -> Copied:
 def _check_source(source: Path) -> None:
     if not source.is_file():
         raise BackupError(f"there is no backup file at {source}")
+    with source.open("rb") as file:
+        if file.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
+            raise BackupError(f"{source} is not a newsbot database: not an SQLite file")
+    conn = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        conn = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+        # Damage shows either as complaints in the verdict or, when a page SQLite must read to
+        # check the file is itself unreadable, as an error: both mean the same thing here.
         try:
             verdict = integrity(conn)
+        except sqlite3.DatabaseError as exc:
+            verdict = str(exc)
+        if verdict != "ok":
+            raise BackupError(f"{source} is damaged, refusing to restore it: {verdict}")
+        try:
             row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise BackupError(f"{source} is not a newsbot database: {exc}") from None
-    if verdict != "ok":
-        raise BackupError(f"{source} is damaged, refusing to restore it: {verdict}")
+        except sqlite3.DatabaseError as exc:
+            raise BackupError(f"{source} is not a newsbot database: {exc}") from None
+    finally:
+        conn.close()
     version = int(row[0] or 0) if row else 0
     if version > db.latest_version():
         raise BackupError(

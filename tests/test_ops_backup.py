@@ -173,13 +173,29 @@ def test_restore_refuses_a_damaged_or_foreign_file(
     assert cli.main(["restore", str(junk)]) == 1
     assert "not a newsbot database" in capsys.readouterr().err
 
-    damaged = tmp_path / "damaged.db"
-    assert cli.main(["backup", str(damaged)]) == 0
-    data = bytearray(damaged.read_bytes())
-    page = 4096
-    # Scribble over the middle of a b-tree page (not the header): integrity_check must notice.
-    data[2 * page + 100 : 2 * page + 600] = b"\xff" * 500
-    damaged.write_bytes(bytes(data))
-    assert cli.main(["restore", str(damaged)]) == 1
-    assert "is damaged, refusing" in capsys.readouterr().err
+    # Two deterministic kinds of damage to the b-tree page of a table with rows: one that
+    # integrity_check reports in its verdict, one that makes SQLite fail while checking.
+    for name, offset, scribble in (("cells.db", 5, b"\x00\x01"), ("type.db", 0, b"\x00")):
+        damaged = tmp_path / name
+        assert cli.main(["backup", str(damaged)]) == 0
+        _break_btree_page(damaged, "subscriptions", offset, scribble)
+        assert cli.main(["restore", str(damaged)]) == 1
+        assert "is damaged, refusing" in capsys.readouterr().err
     assert not list(live_db.parent.glob("newsbot.db.pre-restore-*"))
+
+
+def _break_btree_page(path: Path, table: str, offset: int, scribble: bytes) -> None:
+    """Overwrite bytes of the b-tree page header of `table`'s root page."""
+    with sqlite3.connect(path) as conn:
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        (root,) = conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone()
+        assert conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] > 0
+    conn.close()
+    assert root > 1  # page 1 starts with the 100-byte file header, not a b-tree header
+    data = bytearray(path.read_bytes())
+    # Header bytes: 0 = page type, 5-6 = start of the cell content area.
+    start = (root - 1) * page_size + offset
+    data[start : start + len(scribble)] = scribble
+    path.write_bytes(bytes(data))
