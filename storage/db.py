@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -108,10 +109,27 @@ async def transaction(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Con
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; one at a time per connection."""
     lock = _locks.setdefault(conn, asyncio.Lock())
     async with lock:
-        await conn.execute("BEGIN IMMEDIATE")
+        await _begin(conn)
         try:
             yield conn
         except BaseException:
             await conn.execute("ROLLBACK")
             raise
         await conn.execute("COMMIT")
+
+
+async def _begin(conn: aiosqlite.Connection) -> None:
+    # Another coroutine's query on this shared connection may still be open (between its execute
+    # and its fetch) with a read snapshot that a commit on another connection made stale. SQLite
+    # then refuses the write lock at once with SQLITE_BUSY_SNAPSHOT, bypassing busy_timeout; that
+    # query ends within a step or two, after which BEGIN succeeds.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorname != "SQLITE_BUSY_SNAPSHOT" or loop.time() > deadline:
+                raise
+        await asyncio.sleep(0.005)

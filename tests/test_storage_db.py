@@ -78,3 +78,34 @@ async def test_concurrent_transactions_on_one_connection_take_turns(tmp_path: Pa
             assert [r[0] for r in await cur.fetchall()] == [2]
     finally:
         await conn.close()
+
+
+async def test_transaction_waits_for_a_stale_read_on_its_shared_connection(tmp_path: Path) -> None:
+    """A handler's open query must not make another handler's BEGIN fail ("database is locked")."""
+    shared = await db.connect(tmp_path / "bot.db")
+    other = await db.connect(tmp_path / "bot.db")
+    try:
+        for chat_id in (1, 2, 3):
+            await other.execute(
+                "INSERT INTO chats (id, kind, created_at, updated_at) VALUES (?, 'private', 0, 0)",
+                (chat_id,),
+            )
+        reading = await shared.execute("SELECT id FROM chats ORDER BY id")  # rows left to fetch
+        assert (await reading.fetchone())[0] == 1
+        # Another process commits: the open query's snapshot is now stale.
+        await other.execute("UPDATE chats SET title = 'new' WHERE id = 3")
+
+        async def write() -> None:
+            async with db.transaction(shared):
+                await shared.execute("UPDATE chats SET active = 0 WHERE id = 2")
+
+        writing = asyncio.create_task(write())
+        await asyncio.sleep(0.05)  # the BEGIN meets the open query
+        assert not writing.done()
+        await reading.close()
+        await asyncio.wait_for(writing, 5)
+        async with other.execute("SELECT active FROM chats WHERE id = 2") as cur:
+            assert (await cur.fetchone())[0] == 0
+    finally:
+        await shared.close()
+        await other.close()
