@@ -10,7 +10,7 @@ import aiosqlite
 
 from bot import runtime
 from bot.app import AnyApplication
-from tests.doubles.botapi import BotApiDouble, Call
+from tests.doubles.botapi import WAIT, BotApiDouble, Call
 
 GROUP_ID = -4001
 SUPERGROUP_ID = -1001234567890
@@ -78,7 +78,7 @@ def data_of(call: Call, text: str) -> str:
     return next(str(b["callback_data"]) for b in call.buttons if b["text"] == text)
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = WAIT) -> None:  # noqa: ASYNC109
     """Wait until `check()` holds: for effects that show only in the database."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +27,8 @@ from tests.doubles.botapi import BotApiDouble, Call
 from tests.harness import env_for, run_bot, settings_for
 
 _keys = itertools.count(1)
+# Generous: a wait ends as soon as its condition holds, and CI runs on 2 busy cores.
+WAIT = 15.0
 
 
 async def subscribe(
@@ -78,12 +80,23 @@ async def rt(botapi: BotApiDouble, tmp_path: Path) -> AsyncIterator[Runtime]:
     async with run_bot(settings_for(botapi, None, tmp_path)) as application:
         live = runtime.of_app(application)
         _apps[id(live)] = application
+        # The dispatcher registers itself from its own task once its connection is open: a test
+        # that injects a clock or reads its figures must not start before that.
+        await until(lambda: dispatcher_of(live) is not None)
         _conns[id(live)] = await db.connect(live.settings.database)
         try:
             yield live
         finally:
             await _conns.pop(id(live)).close()
             _apps.pop(id(live), None)
+
+
+async def until(condition: Callable[[], bool], within: float = WAIT) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"condition still false after {within}s")
+        await asyncio.sleep(0.01)
 
 
 def pushes(botapi: BotApiDouble, chat_id: int | None = None) -> list[Call]:
@@ -95,7 +108,7 @@ def is_push(call: Call) -> bool:
     return any("url" in b for b in call.buttons)
 
 
-async def settled(rt: Runtime, within: float = 5.0) -> dict[str, int]:
+async def settled(rt: Runtime, within: float = WAIT) -> dict[str, int]:
     """Wait until no row is pending (held rows count as pending); return the status counts."""
     deadline = asyncio.get_running_loop().time() + within
     while True:
@@ -155,7 +168,7 @@ async def test_429_waits_retry_after_then_delivers_once(rt: Runtime, botapi: Bot
     await subscribe(rt, 302, "private", ["news"])
     botapi.fail("sendMessage", 429, retry_after=1, chat_id=301)
     await publish(rt, "Flood", ["news"])
-    await botapi.wait_for("sendMessage", lambda c: c.chat_id == 301 and c.ok, timeout=5)
+    await botapi.wait_for("sendMessage", lambda c: c.chat_id == 301 and c.ok, timeout=WAIT)
     await settled(rt)
     tries = [c for c in botapi.of("sendMessage") if c.chat_id == 301]
     assert [c.ok for c in tries] == [False, True]
@@ -179,12 +192,10 @@ async def test_403_stops_sends_and_start_reactivates(rt: Runtime, botapi: BotApi
     botapi.unblock(401)
     botapi.inject_message(401, "/start", user_id=401)
     await botapi.wait_for("sendMessage", lambda c: c.chat_id == 401 and c.ok)
-    for _ in range(100):
-        chat = await chats.get(db_of(rt), 401)
-        if chat is not None and chat.active:
-            break
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while (chat := await chats.get(db_of(rt), 401)) is None or not chat.active:
+        assert asyncio.get_running_loop().time() < deadline, "/start did not reactivate 401"
         await asyncio.sleep(0.02)
-    assert chat is not None and chat.active
     since = len(botapi.calls)
     await publish(rt, "Third", ["news"])
     await botapi.wait_for("sendMessage", lambda c: c.chat_id == 401 and is_push(c), since=since)
@@ -230,7 +241,7 @@ async def test_server_errors_retry_with_backoff(rt: Runtime, botapi: BotApiDoubl
     await subscribe(rt, 801, "private", ["news"])
     botapi.fail("sendMessage", 502, "Bad Gateway", chat_id=801)
     await publish(rt, "Flaky", ["news"])
-    await botapi.wait_for("sendMessage", lambda c: c.chat_id == 801 and c.ok, timeout=5)
+    await botapi.wait_for("sendMessage", lambda c: c.chat_id == 801 and c.ok, timeout=WAIT)
     await settled(rt)
     tries = [c for c in botapi.of("sendMessage") if c.chat_id == 801]
     assert [c.ok for c in tries] == [False, True]
@@ -275,14 +286,14 @@ async def test_quiet_hours_hold_pushes_until_the_end_then_send_in_order(
     )
     await publish(rt, "Night one", ["news"])
     await publish(rt, "Night two", ["news"])
-    await botapi.wait_for("sendMessage", lambda c: c.chat_id == 902 and c.ok, count=2, timeout=5)
+    await botapi.wait_for("sendMessage", lambda c: c.chat_id == 902 and c.ok, count=2, timeout=WAIT)
     assert all(c.params.get("disable_notification") is True for c in pushes(botapi, 902))
     assert pushes(botapi, 901) == []
     assert (await deliveries.counts_since(db_of(rt), 0))["pending"] == 2
 
     clock.now += 3600 + 61  # the quiet period is over
     rt.outbox_ready.set()
-    await botapi.wait_for("sendMessage", lambda c: c.chat_id == 901 and c.ok, count=2, timeout=5)
+    await botapi.wait_for("sendMessage", lambda c: c.chat_id == 901 and c.ok, count=2, timeout=WAIT)
     titles = [c.params["text"].split("</b>")[0] for c in pushes(botapi, 901)]
     assert titles == ["<b>Night one", "<b>Night two"]
     assert all("disable_notification" not in c.params for c in pushes(botapi, 901))
@@ -303,7 +314,7 @@ async def test_digest_sends_one_message_at_the_chosen_local_time(
 
     clock.now = due + 30
     rt.outbox_ready.set()
-    [call] = await botapi.wait_for("sendMessage", lambda c: c.chat_id == 951 and c.ok)
+    [call] = await botapi.wait_for("sendMessage", lambda c: c.chat_id == 951 and c.ok, timeout=WAIT)
     await settled(rt)
     text = call.params["text"]
     assert text.index("<b>News</b>") < text.index("Alpha &lt;&amp;&gt;") < text.index("Gamma")
@@ -337,7 +348,7 @@ async def test_kill_9_mid_fan_out_loses_nothing(botapi: BotApiDouble, tmp_path: 
         *command, env=env, cwd=Path(__file__).parent.parent
     )
     try:
-        await botapi.wait_for("sendMessage", is_push, count=150, timeout=20)
+        await botapi.wait_for("sendMessage", is_push, count=150, timeout=60)
     finally:
         first.kill()  # SIGKILL: no cleanup, rows in flight stay pending
         await first.wait()
@@ -348,12 +359,17 @@ async def test_kill_9_mid_fan_out_loses_nothing(botapi: BotApiDouble, tmp_path: 
         *command, env=env, cwd=Path(__file__).parent.parent
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while {c.chat_id for c in served()} != set(range(10_001, 10_001 + total)):
             assert time.monotonic() < deadline, f"{len(served())} pushes after restart"
             await asyncio.sleep(0.05)
     finally:
         second.send_signal(signal.SIGTERM)
-        await second.wait()
+        try:
+            await asyncio.wait_for(second.wait(), 30)
+        except TimeoutError:
+            second.kill()
+            await second.wait()
+            pytest.fail("newsbot did not exit within 30 s of SIGTERM")
     duplicates = len(served()) - total
     assert 0 <= duplicates <= send.MAX_IN_FLIGHT

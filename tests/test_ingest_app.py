@@ -16,7 +16,7 @@ from tests.harness import run_bot, settings_for
 CHAT = 5001
 
 
-async def passes_done(site: SiteDouble, n: int, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+async def passes_done(site: SiteDouble, n: int, timeout: float = 30.0) -> None:  # noqa: ASYNC109
     """Wait until `n` more full passes answered 304 everywhere (15 feeds each)."""
     target = site.not_modified_count + 15 * n
     async with asyncio.timeout(timeout):
@@ -47,7 +47,7 @@ async def test_new_post_reaches_a_subscriber_once_and_restart_sends_nothing(
         await passes_done(site, 1)  # the backlog is recorded, then everything answers 304
         assert not [c for c in botapi.calls if c.method in ("sendMessage", "sendPhoto")]
         site.add_post(title, ["energy"], image="/wp-content/uploads/2025/05/cable.jpg")
-        await botapi.wait_for(None, mentions(title), timeout=10)
+        await botapi.wait_for(None, mentions(title), timeout=30)
         await passes_done(site, 2)
     sent = [c for c in botapi.calls if mentions(title)(c)]
     # In news AND energy, subscribed to both: still one message.

@@ -70,10 +70,7 @@ async def test_run_answers_start_and_stops_cleanly_on_sigterm(
             "sendMessage", lambda c: c.chat_id == 4242 and c.ok, timeout=20
         )
         # The ingest loop reads the site double too (both doubles, as in production).
-        for _ in range(1000):
-            if site.requests:
-                break
-            await asyncio.sleep(0.01)
+        await botapi.wait_until(lambda: bool(site.requests), timeout=30)
     finally:
         code, output = await stop(process)
     assert reply.params.get("parse_mode") == "HTML"
@@ -92,7 +89,12 @@ async def test_second_instance_on_same_database_is_refused(
     try:
         await botapi.wait_polling(timeout=30)
         second = await start_bot(env)
-        out, err = await asyncio.wait_for(second.communicate(), 30)
+        try:
+            out, err = await asyncio.wait_for(second.communicate(), 30)
+        except TimeoutError:
+            second.kill()  # never leave a second bot running behind the test
+            await second.communicate()
+            pytest.fail("the second instance did not exit within 30 s")
         assert second.returncode not in (0, None)
         assert "already running" in err.decode()
         assert botapi.token not in out.decode() + err.decode()

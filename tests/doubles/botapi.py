@@ -35,6 +35,9 @@ from tests.doubles.botapi_rules import (
 DEFAULT_TOKEN = "7012345678:AAFakeTokenForTests-doNotLeakMe_0123456789"
 DEFAULT_USERNAME = "azemedia_news_test_bot"
 
+# Default patience of every wait: it ends as soon as its condition holds, so a long one costs a
+# passing test nothing, and CI runs the whole suite on two busy cores.
+WAIT = 15.0
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 # Parameters that PTB sends as plain strings; everything else arrives JSON-encoded.
@@ -392,7 +395,7 @@ class BotApiDouble:
         self,
         method: str | None,
         predicate: Callable[[Call], bool] | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the tests' vocabulary
+        timeout: float = WAIT,  # noqa: ASYNC109 - the tests' vocabulary
         count: int = 1,
         *,
         since: int = 0,
@@ -441,9 +444,10 @@ class BotApiDouble:
     async def wait_until(
         self,
         condition: Callable[[], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = WAIT,  # noqa: ASYNC109
     ) -> None:
-        """Wait until `condition()` holds; it is re-checked whenever a call arrives or ends."""
+        """Wait until `condition()` holds; it is re-checked whenever a call arrives or ends, and
+        every 50 ms for effects that follow a call (a database write, a metric)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while not condition():
             remaining = deadline - asyncio.get_running_loop().time()
@@ -453,11 +457,11 @@ class BotApiDouble:
             self._call_waiters.add(event)
             try:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), remaining)
+                    await asyncio.wait_for(event.wait(), min(remaining, 0.05))
             finally:
                 self._call_waiters.discard(event)
 
-    async def wait_polling(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def wait_polling(self, timeout: float = WAIT) -> None:  # noqa: ASYNC109
         """Wait until the bot is long-polling getUpdates."""
         await self.wait_until(lambda: self.polling, timeout)
 
@@ -466,7 +470,7 @@ class BotApiDouble:
         """Injected updates the bot has not confirmed yet."""
         return list(self._updates)
 
-    async def wait_confirmed(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def wait_confirmed(self, timeout: float = WAIT) -> None:  # noqa: ASYNC109
         """Wait until the bot confirmed (polled past) every injected update."""
         await self.wait_for("getUpdates", lambda _: not self._updates, timeout=timeout)
 
