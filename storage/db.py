@@ -120,9 +120,10 @@ async def transaction(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Con
 
 async def _begin(conn: aiosqlite.Connection) -> None:
     # Another coroutine's query on this shared connection may still be open (between its execute
-    # and its fetch) with a read snapshot that a commit on another connection made stale. SQLite
-    # then refuses the write lock at once with SQLITE_BUSY_SNAPSHOT, bypassing busy_timeout; that
-    # query ends within a step or two, after which BEGIN succeeds.
+    # and its fetch). Upgrading that read to a write, SQLite never calls the busy handler: it
+    # refuses at once with SQLITE_BUSY while another connection writes (waiting could deadlock)
+    # or SQLITE_BUSY_SNAPSHOT once that one has committed. The query ends within a step or two,
+    # after which BEGIN succeeds; a BEGIN that itself waited out busy_timeout is past the deadline.
     loop = asyncio.get_running_loop()
     deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
     while True:
@@ -130,6 +131,7 @@ async def _begin(conn: aiosqlite.Connection) -> None:
             await conn.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorname != "SQLITE_BUSY_SNAPSHOT" or loop.time() > deadline:
+            busy = exc.sqlite_errorname in ("SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT")
+            if not busy or loop.time() > deadline:
                 raise
         await asyncio.sleep(0.005)

@@ -80,7 +80,10 @@ async def test_concurrent_transactions_on_one_connection_take_turns(tmp_path: Pa
         await conn.close()
 
 
-async def test_transaction_waits_for_a_stale_read_on_its_shared_connection(tmp_path: Path) -> None:
+@pytest.mark.parametrize("other_is", ["committed", "writing"])
+async def test_transaction_waits_for_an_open_read_on_its_shared_connection(
+    tmp_path: Path, other_is: str
+) -> None:
     """A handler's open query must not make another handler's BEGIN fail ("database is locked")."""
     shared = await db.connect(tmp_path / "bot.db")
     other = await db.connect(tmp_path / "bot.db")
@@ -92,7 +95,9 @@ async def test_transaction_waits_for_a_stale_read_on_its_shared_connection(tmp_p
             )
         reading = await shared.execute("SELECT id FROM chats ORDER BY id")  # rows left to fetch
         assert (await reading.fetchone())[0] == 1
-        # Another process commits: the open query's snapshot is now stale.
+        # Another connection commits (the open query's snapshot is now stale) or is writing.
+        if other_is == "writing":
+            await other.execute("BEGIN IMMEDIATE")
         await other.execute("UPDATE chats SET title = 'new' WHERE id = 3")
 
         async def write() -> None:
@@ -102,6 +107,8 @@ async def test_transaction_waits_for_a_stale_read_on_its_shared_connection(tmp_p
         writing = asyncio.create_task(write())
         await asyncio.sleep(0.05)  # the BEGIN meets the open query
         assert not writing.done()
+        if other_is == "writing":
+            await other.execute("COMMIT")
         await reading.close()
         await asyncio.wait_for(writing, 5)
         async with other.execute("SELECT active FROM chats WHERE id = 2") as cur:
