@@ -121,7 +121,7 @@ async def startup(application: AnyApplication, settings: Settings) -> Runtime:
     for lang in (lang for lang in i18n.LANGUAGES if lang != i18n.DEFAULT):
         await application.bot.set_my_commands(keyboards.menu(lang, COMMANDS), language_code=lang)
     await admin.advertise(application.bot, settings.admin_ids, COMMANDS)
-    rt.tasks.append(send.start(application, rt))
+    rt.tasks.append(await send.start(application, rt))
     # Named, so /healthz reports it as "poller" rather than "Task-5".
     poller = ingest.poll_forever(rt, functools.partial(hand_over, rt))
     rt.tasks.append(asyncio.create_task(poller, name="poller"))

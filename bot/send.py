@@ -426,30 +426,33 @@ def sending_bot(settings: Settings, connections: int = MAX_IN_FLIGHT) -> Bot:
     )
 
 
-def start(application: AnyApplication, rt: Runtime) -> asyncio.Task[None]:
-    """Start the dispatcher task of a running application."""
-    return asyncio.create_task(_serve(application, rt), name="dispatcher")
-
-
-async def _serve(application: AnyApplication, rt: Runtime) -> None:
+async def start(application: AnyApplication, rt: Runtime) -> asyncio.Task[None]:
+    """Open the dispatcher's connection and Bot, register it, then start its task."""
     # Its own connection: other stages' transactions on rt.db must not swallow (or roll back)
     # a 'sent' mark, and a deactivation's BEGIN must not collide with theirs.
     conn = await db.connect(rt.settings.database)
+    bot = sending_bot(rt.settings)
     try:
-        dispatcher = Dispatcher(
-            sending_bot(rt.settings),
-            conn,
-            rt.settings,
-            rt.sections,
-            rt.outbox_ready,
-            rate=dispatch_rate(rt.settings),
-        )
-        application.bot_data[KEY] = dispatcher
-        rt.outbox_ready.set()  # rows left pending by a previous run go out first
-        async with dispatcher.bot:
-            await dispatcher.run()
-    finally:
+        await bot.initialize()
+    except BaseException:
+        await bot.shutdown()
         await conn.close()
+        raise
+    dispatcher = Dispatcher(
+        bot, conn, rt.settings, rt.sections, rt.outbox_ready, rate=dispatch_rate(rt.settings)
+    )
+    # Registered before the task runs, so /stats and tests find it as soon as startup returns.
+    application.bot_data[KEY] = dispatcher
+    rt.outbox_ready.set()  # rows left pending by a previous run go out first
+    return asyncio.create_task(_serve(dispatcher), name="dispatcher")
+
+
+async def _serve(dispatcher: Dispatcher) -> None:
+    try:
+        await dispatcher.run()
+    finally:
+        await dispatcher.bot.shutdown()
+        await dispatcher.conn.close()
 
 
 def of(bot_data: Mapping[str, Any]) -> Dispatcher | None:

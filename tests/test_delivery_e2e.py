@@ -80,9 +80,7 @@ async def rt(botapi: BotApiDouble, tmp_path: Path) -> AsyncIterator[Runtime]:
     async with run_bot(settings_for(botapi, None, tmp_path)) as application:
         live = runtime.of_app(application)
         _apps[id(live)] = application
-        # The dispatcher registers itself from its own task once its connection is open: a test
-        # that injects a clock or reads its figures must not start before that.
-        await until(lambda: dispatcher_of(live) is not None)
+        assert dispatcher_of(live) is not None  # registered by startup, before the bot runs
         _conns[id(live)] = await db.connect(live.settings.database)
         try:
             yield live
