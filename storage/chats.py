@@ -38,13 +38,14 @@ def _chat(row: aiosqlite.Row) -> Chat:
 async def ensure(conn: aiosqlite.Connection, chat_id: int, kind: ChatKind, title: str = "") -> Chat:
     """The chat, created if new and reactivated if it had left; returns its current state."""
     now = int(time.time())
-    await conn.execute(
-        "INSERT INTO chats (id, kind, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, title = excluded.title, "
-        "active = 1, updated_at = excluded.updated_at "
-        "WHERE chats.active = 0 OR chats.kind != excluded.kind OR chats.title != excluded.title",
-        (chat_id, kind, title, now, now),
-    )
+    async with transaction(conn):
+        await conn.execute(
+            "INSERT INTO chats (id, kind, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, title = excluded.title, "
+            "active = 1, updated_at = excluded.updated_at WHERE chats.active = 0 "
+            "OR chats.kind != excluded.kind OR chats.title != excluded.title",
+            (chat_id, kind, title, now, now),
+        )
     chat = await get(conn, chat_id)
     assert chat is not None
     return chat
@@ -61,10 +62,11 @@ async def update_settings(conn: aiosqlite.Connection, chat_id: int, settings: Ch
     """Store all of a chat's settings."""
     values = [getattr(settings, name) for name in _SETTING_COLUMNS]
     assignments = ", ".join(f"{name} = ?" for name in _SETTING_COLUMNS)
-    await conn.execute(
-        f"UPDATE chats SET {assignments}, updated_at = ? WHERE id = ?",
-        (*values, int(time.time()), chat_id),
-    )
+    async with transaction(conn):
+        await conn.execute(
+            f"UPDATE chats SET {assignments}, updated_at = ? WHERE id = ?",
+            (*values, int(time.time()), chat_id),
+        )
 
 
 async def deactivate(conn: aiosqlite.Connection, chat_id: int) -> None:
@@ -80,11 +82,18 @@ async def deactivate(conn: aiosqlite.Connection, chat_id: int) -> None:
         )
 
 
-async def migrate(conn: aiosqlite.Connection, old_id: int, new_id: int) -> None:
-    """A group became a supergroup: everything of the old id moves to the new one."""
+async def migrate(conn: aiosqlite.Connection, old_id: int, new_id: int) -> bool:
+    """A group became a supergroup: everything of the old id moves to the new one.
+
+    False when the old id is unknown (already migrated: Telegram announces a migration in both
+    chats, and the dispatcher may learn of it from a send as well).
+    """
     # ON UPDATE CASCADE carries subscriptions, follows and deliveries along; an existing row for
     # the new id (the bot already saw the supergroup) is merged into by deleting it first.
     async with transaction(conn):
+        async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (old_id,)) as cur:
+            if await cur.fetchone() is None:
+                return False
         async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (new_id,)) as cur:
             exists = await cur.fetchone() is not None
         if exists:
@@ -93,8 +102,10 @@ async def migrate(conn: aiosqlite.Connection, old_id: int, new_id: int) -> None:
             "UPDATE chats SET id = ?, kind = 'supergroup', updated_at = ? WHERE id = ?",
             (new_id, int(time.time()), old_id),
         )
+    return True
 
 
 async def delete(conn: aiosqlite.Connection, chat_id: int) -> None:
     """Forget a chat and everything stored for it (/stop)."""
-    await conn.execute("DELETE FROM chats WHERE id = ?", (chat_id,))
+    async with transaction(conn):
+        await conn.execute("DELETE FROM chats WHERE id = ?", (chat_id,))

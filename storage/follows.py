@@ -51,18 +51,20 @@ async def add(conn: aiosqlite.Connection, follow: Follow, *, limit: int) -> AddR
 
 async def remove(conn: aiosqlite.Connection, follow: Follow) -> bool:
     """Stop following one topic; False when it was not followed."""
-    cur = await conn.execute(
-        "DELETE FROM follows WHERE chat_id = ? AND thread_id = ? AND query = ?",
-        (follow.chat_id, follow.thread_id, follow.query),
-    )
+    async with transaction(conn):
+        cur = await conn.execute(
+            "DELETE FROM follows WHERE chat_id = ? AND thread_id = ? AND query = ?",
+            (follow.chat_id, follow.thread_id, follow.query),
+        )
     return cur.rowcount > 0
 
 
 async def remove_all(conn: aiosqlite.Connection, chat_id: int, thread_id: int = 0) -> int:
     """Stop following every topic in this chat (or forum topic); returns how many."""
-    cur = await conn.execute(
-        "DELETE FROM follows WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id)
-    )
+    async with transaction(conn):
+        cur = await conn.execute(
+            "DELETE FROM follows WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id)
+        )
     return cur.rowcount
 
 

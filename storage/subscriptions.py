@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import aiosqlite
 
 from bot.domain import Subscription
+from storage.db import transaction
 
 
 async def list_for_chat(conn: aiosqlite.Connection, chat_id: int) -> list[Subscription]:
@@ -34,30 +35,34 @@ async def add(
 ) -> None:
     """Follow these sections; already-followed ones stay as they are."""
     now = int(time.time())
-    await conn.executemany(
-        "INSERT OR IGNORE INTO subscriptions (chat_id, thread_id, section, created_at) "
-        "VALUES (?, ?, ?, ?)",
-        [(chat_id, thread_id, s, now) for s in sections],
-    )
+    async with transaction(conn):
+        await conn.executemany(
+            "INSERT OR IGNORE INTO subscriptions (chat_id, thread_id, section, created_at) "
+            "VALUES (?, ?, ?, ?)",
+            [(chat_id, thread_id, s, now) for s in sections],
+        )
 
 
 async def remove(
     conn: aiosqlite.Connection, chat_id: int, sections: Iterable[str], thread_id: int = 0
 ) -> None:
     """Stop following these sections."""
-    await conn.executemany(
-        "DELETE FROM subscriptions WHERE chat_id = ? AND thread_id = ? AND section = ?",
-        [(chat_id, thread_id, s) for s in sections],
-    )
+    async with transaction(conn):
+        await conn.executemany(
+            "DELETE FROM subscriptions WHERE chat_id = ? AND thread_id = ? AND section = ?",
+            [(chat_id, thread_id, s) for s in sections],
+        )
 
 
 async def remove_all(
     conn: aiosqlite.Connection, chat_id: int, thread_id: int | None = None
 ) -> None:
     """Stop following everything (in one topic, or in the whole chat when thread_id is None)."""
-    if thread_id is None:
-        await conn.execute("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,))
-    else:
-        await conn.execute(
-            "DELETE FROM subscriptions WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id)
-        )
+    async with transaction(conn):
+        if thread_id is None:
+            await conn.execute("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,))
+        else:
+            await conn.execute(
+                "DELETE FROM subscriptions WHERE chat_id = ? AND thread_id = ?",
+                (chat_id, thread_id),
+            )

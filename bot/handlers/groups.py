@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ NEW_POSTS = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
 
 ADMIN_TTL = 60.0  # seconds a getChatMember answer is trusted
 _ADMIN_CACHE = "reader.admins"
-_WRITE_LOCK = "reader.write_lock"
 _ADMIN_STATUSES = (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
 _KINDS: dict[str, ChatKind] = {
     ChatType.PRIVATE: "private",
@@ -56,13 +54,6 @@ def db(context: ContextTypes.DEFAULT_TYPE) -> aiosqlite.Connection:
     """The reader's database connection."""
     rt = runtime.of(context)
     return rt.reader_db or rt.db
-
-
-def write_lock(context: ContextTypes.DEFAULT_TYPE) -> asyncio.Lock:
-    """Serialises the reader's multi-statement writes (each opens a transaction)."""
-    lock = context.bot_data.setdefault(_WRITE_LOCK, asyncio.Lock())
-    assert isinstance(lock, asyncio.Lock)
-    return lock
 
 
 async def where(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Where | None:
@@ -139,8 +130,7 @@ async def membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     chat, status = change.chat, change.new_chat_member.status
     conn = db(context)
     if status in (ChatMember.LEFT, ChatMember.BANNED):
-        async with write_lock(context):
-            await chats.deactivate(conn, chat.id)
+        await chats.deactivate(conn, chat.id)
         logs.event(log, "removed from chat", chat=chat.id, status=status)
     elif chat.type in _KINDS:
         title = "" if chat.type == ChatType.PRIVATE else (chat.title or "")
@@ -153,11 +143,6 @@ async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None or message.migrate_to_chat_id is None:
         return
-    conn = db(context)
-    # Only the old group's service message acts, and only once: chats.migrate would otherwise
-    # replace an already migrated row.
-    async with write_lock(context):
-        if await chats.get(conn, message.chat_id) is None:
-            return
-        await chats.migrate(conn, message.chat_id, message.migrate_to_chat_id)
+    if not await chats.migrate(db(context), message.chat_id, message.migrate_to_chat_id):
+        return  # the other chat's service message, or a send, moved it already
     logs.event(log, "chat migrated", chat=message.chat_id, to=message.migrate_to_chat_id)

@@ -98,12 +98,9 @@ async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not topic:
         await picker.send(message, t(here.lang, "topics.no_words"))
         return
-    async with groups.write_lock(context):
-        outcome = await follows.add(
-            groups.db(context),
-            Follow(here.chat_id, topic, here.thread_id),
-            limit=topics.MAX_PER_CHAT,
-        )
+    outcome = await follows.add(
+        groups.db(context), Follow(here.chat_id, topic, here.thread_id), limit=topics.MAX_PER_CHAT
+    )
     if outcome == "full":
         text = t(here.lang, "topics.full", limit=topics.MAX_PER_CHAT)
     else:
@@ -120,14 +117,12 @@ async def unfollow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, here, raw = asked
     conn = groups.db(context)
     if matching.means_all(raw):
-        async with groups.write_lock(context):
-            await follows.remove_all(conn, here.chat_id, here.thread_id)
+        await follows.remove_all(conn, here.chat_id, here.thread_id)
         await picker.send(message, t(here.lang, "topics.removed_all"))
         return
     topic = topics.topic_of(raw)
-    async with groups.write_lock(context):
-        removed = bool(topic) and await follows.remove(
-            conn, Follow(here.chat_id, topic, here.thread_id)
-        )
+    removed = bool(topic) and await follows.remove(
+        conn, Follow(here.chat_id, topic, here.thread_id)
+    )
     key = "topics.removed" if removed else "topics.unknown"
     await picker.send(message, t(here.lang, key, topic=replies.shown(topic or raw)))
