@@ -68,11 +68,15 @@ def _poll(args: argparse.Namespace) -> int:
 
 def _sections(args: argparse.Namespace) -> int:
     settings = config.load()
+    if args.rest and not args.discover:
+        print("newsbot: --rest only applies to --discover", file=sys.stderr)
+        return 2
     if args.discover:
         from bot import discover
 
         try:
-            print(asyncio.run(discover.discover(settings.site_url)), end="")
+            found = discover.discover(settings.site_url, rest=args.rest)
+            print(asyncio.run(found), end="")
         except discover.DiscoveryError as exc:
             print(f"newsbot: {exc}", file=sys.stderr)
             return 1
@@ -162,6 +166,12 @@ def parser() -> argparse.ArgumentParser:
         "--discover",
         action="store_true",
         help="print a sections file built from the WordPress site's categories (REST API)",
+    )
+    sec.add_argument(
+        "--rest",
+        action="store_true",
+        help="with --discover: each section's feed is the REST posts URL of its category "
+        "(/wp-json/wp/v2/posts?categories=ID,...&_embed) instead of its RSS feed",
     )
     sec.set_defaults(func=_sections)
     poll = sub.add_parser("poll", help="poll the site once and print new articles (no token)")

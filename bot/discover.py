@@ -10,6 +10,7 @@ from bot.fetch import Fetcher
 from bot.sections import feed_url
 
 PER_PAGE = 100
+REST_PER_PAGE = 20  # posts per REST poll: more than a news section publishes between two polls
 MAX_PAGES = 50  # 5,000 categories is more than any news site; a guard against a looping API
 
 
@@ -58,11 +59,32 @@ def _string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def to_toml(categories: tuple[Category, ...], site_url: str) -> str:
+def family(categories: tuple[Category, ...], top: Category) -> list[int]:
+    """`top`'s id and every descendant's: what its RSS category feed lists."""
+    ids, frontier = [top.id], [top.id]
+    while frontier:
+        children = [c.id for c in categories if c.parent in frontier and c.id not in ids]
+        ids.extend(children)
+        frontier = children
+    return [top.id, *sorted(ids[1:])]
+
+
+def rest_feed_url(site_url: str, category_ids: list[int]) -> str:
+    """The REST posts of these categories, newest first, with author and image embedded."""
+    ids = ",".join(str(i) for i in category_ids)
+    return (
+        f"{site_url.rstrip('/')}/wp-json/wp/v2/posts"
+        f"?categories={ids}&_embed&per_page={REST_PER_PAGE}"
+    )
+
+
+def to_toml(categories: tuple[Category, ...], site_url: str, *, rest: bool = False) -> str:
     """A sections file: every category with its feed, sub-categories after their parent.
 
     `uncategorized` and empty categories are listed hidden, so an operator sees them and can
-    unhide them, but readers are not offered sections with nothing in them.
+    unhide them, but readers are not offered sections with nothing in them. With `rest`, each
+    feed is the REST posts URL of the category and its descendants: WordPress's REST filter
+    does not include sub-categories, its RSS category feed does, and sections must not differ.
     """
     by_id = {c.id: c for c in categories}
     tops = [c for c in categories if c.parent not in by_id]
@@ -77,12 +99,17 @@ def to_toml(categories: tuple[Category, ...], site_url: str) -> str:
         'mode = "replace"',
     ]
     for order, cat in enumerate(ordered):
+        feed = (
+            rest_feed_url(site_url, family(categories, cat))
+            if rest
+            else feed_url(site_url, cat.slug)
+        )
         lines += [
             "",
             "[[section]]",
             f"slug = {_string(cat.slug)}",
             f"name = {_string(cat.name)}",
-            f"feeds = [{_string(feed_url(site_url, cat.slug))}]",
+            f"feeds = [{_string(feed)}]",
             f"order = {order}",
         ]
         parent = by_id.get(cat.parent)
@@ -122,10 +149,10 @@ async def fetch_categories(fetcher: Fetcher, site_url: str) -> tuple[Category, .
     return tuple(found)
 
 
-async def discover(site_url: str) -> str:
-    """`newsbot sections --discover`: the TOML catalogue of `site_url`'s categories."""
+async def discover(site_url: str, *, rest: bool = False) -> str:
+    """`newsbot sections --discover [--rest]`: the TOML catalogue of `site_url`'s categories."""
     async with Fetcher(site_url) as fetcher:
         categories = await fetch_categories(fetcher, site_url)
     if not categories:
         raise DiscoveryError(f"{site_url} reports no categories")
-    return to_toml(categories, site_url)
+    return to_toml(categories, site_url, rest=rest)

@@ -331,6 +331,7 @@ class Pipeline:
                     state.section,
                     self.decider.summary_min,
                     self.decider.summary_max,
+                    result.content_type,
                 )
             except FeedError as exc:
                 reason = str(exc)

@@ -112,9 +112,19 @@ def _entry(entry: Mapping[str, Any], section: str, low: int, high: int) -> Artic
     )
 
 
-def parse_feed(body: bytes, section: str, low: int = 200, high: int = 400) -> tuple[Article, ...]:
+def is_json(body: bytes, content_type: str = "") -> bool:
+    """A WordPress REST answer rather than XML: said by its type, or seen in its first byte."""
+    kind = content_type.split(";")[0].strip().lower()
+    if kind == "application/json" or kind.endswith("+json"):
+        return True
+    return body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
+
+
+def parse_feed(
+    body: bytes, section: str, low: int = 200, high: int = 400, content_type: str = ""
+) -> tuple[Article, ...]:
     """Articles of one section's feed, in feed order; FeedError when the body is not a feed."""
-    if body.lstrip()[:1] in (b"{", b"["):
+    if is_json(body, content_type):
         return parse_rest_posts(body, section, low, high)
     parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
     entries: Sequence[Mapping[str, Any]] = parsed.get("entries") or ()
@@ -141,33 +151,52 @@ def parse_rest_posts(
         posts = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise FeedError(f"malformed JSON: {exc}") from None
+    if isinstance(posts, dict) and posts.get("code"):
+        raise FeedError(f"REST error {str(posts['code'])[:80]}: {str(posts.get('message'))[:200]}")
     if not isinstance(posts, list):
         raise FeedError("REST answer is not a list of posts")
     out = []
     for post in posts:
-        if not isinstance(post, dict) or not post.get("link") or not post.get("id"):
-            continue
-        title = clean_title(_rendered(post.get("title")))
-        if not title:
-            continue
-        content = _rendered(post.get("content"))
-        embedded = post.get("_embedded") or {}
-        authors = embedded.get("author") or [{}]
-        media = embedded.get("wp:featuredmedia") or [{}]
-        date = str(post.get("date_gmt") or "")
-        published = datetime.fromisoformat(date).replace(tzinfo=UTC) if date else None
-        image = media[0].get("source_url") if isinstance(media[0], dict) else None
-        out.append(
-            Article(
-                key=f"wp:{int(post['id'])}",
-                url=str(post["link"]),
-                title=title,
-                summary=summary.lead((_rendered(post.get("excerpt")), content), low, high),
-                author=clean_title(str(authors[0].get("name") or "")),
-                published=published,
-                image_url=str(image) if image else _image({}, content),
-                sections=(section,),
-                word_count=summary.word_count(content) if content else None,
-            )
-        )
+        article = _rest_post(post, section, low, high)
+        if article is not None:
+            out.append(article)
     return tuple(out)
+
+
+def _first(embedded: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    # WordPress embeds a list per link; an unreadable one is an error object, not a list.
+    items = embedded.get(name)
+    first = items[0] if isinstance(items, list) and items else None
+    return first if isinstance(first, Mapping) else {}
+
+
+def _gmt(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)).replace(tzinfo=UTC) if value else None
+    except ValueError:
+        return None
+
+
+def _rest_post(post: Any, section: str, low: int, high: int) -> Article | None:
+    if not isinstance(post, Mapping) or not post.get("link"):
+        return None
+    post_id = str(post.get("id") or "")
+    title = clean_title(_rendered(post.get("title")))
+    if not post_id.isdigit() or not title:
+        return None
+    content = _rendered(post.get("content"))
+    embedded = post.get("_embedded")
+    embedded = embedded if isinstance(embedded, Mapping) else {}
+    image = _first(embedded, "wp:featuredmedia").get("source_url")
+    return Article(
+        # The same key as the RSS guid `?p=ID`: one article whichever feed shows it.
+        key=f"wp:{int(post_id)}",
+        url=str(post["link"]),
+        title=title,
+        summary=summary.lead((_rendered(post.get("excerpt")), content), low, high),
+        author=clean_title(str(_first(embedded, "author").get("name") or "")),
+        published=_gmt(post.get("date_gmt")),
+        image_url=str(image) if image else _image({}, content),
+        sections=(section,),
+        word_count=summary.word_count(content) if content else None,
+    )
