@@ -106,11 +106,11 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     lang = i18n.language_for(None, inline.from_user.language_code)
     query = search.parse(inline.query, rt.sections)
     offset = offset_of(inline.offset)
-    sections, personal = query.sections, False
+    sections = query.sections
     if query.empty and not sections:
         # Browsing: the newest articles of the sections this reader follows in private.
         mine = await subscriptions.sections_of(groups.db(context), inline.from_user.id)
-        sections, personal = tuple(sorted(mine)), bool(mine)
+        sections = tuple(sorted(mine))
     try:
         found = await stored.find(
             groups.db(context), search.match_expression(query), sections, limit=PAGE, offset=offset
@@ -131,7 +131,9 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await inline.answer(
             results(found, lang, names, tz, rt.settings.utm),
             cache_time=CACHE_SECONDS,
-            is_personal=personal,
+            # Always personal: every answer is rendered in this reader's language (dates, "Read
+            # more", the no-results button), and a shared cache entry would reach every reader.
+            is_personal=True,
             next_offset=next_offset(offset, len(found)),
             button=button,
         )
