@@ -19,6 +19,7 @@ from bot import config, sections
 from bot.config import ConfigError, Settings
 from bot.domain import Section
 from bot.fetch import Fetcher, FetchResult
+from bot.parse import FeedError, is_json, parse_rest_posts
 from storage import db, feeds
 
 _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)[\s>]")
@@ -79,6 +80,12 @@ def feed_verdict(section: Section, result: FetchResult) -> Check:
     name = f"feed {section.slug}"
     if result.error:
         return Check(name, False, f"{result.url}: {result.error}")
+    if is_json(result.body, result.content_type):
+        try:
+            posts = len(parse_rest_posts(result.body, section.slug))
+        except FeedError as exc:
+            return Check(name, False, f"{result.url}: HTTP {result.status} but {exc}")
+        return Check(name, True, f"{result.url} (HTTP {result.status}, REST, {posts} posts)")
     if not _FEED_ROOT.search(result.body[:4096]):
         kind = result.content_type or "unknown type"
         return Check(name, False, f"{result.url}: HTTP {result.status} but not RSS/Atom ({kind})")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from bot import sections
+from bot import check, sections
 from bot.domain import Section
 from bot.fetch import Fetcher
 from bot.ingest import Decider, Pipeline, PollReport
@@ -194,6 +194,11 @@ async def test_discover_rest_writes_a_sections_file_that_polls(
     assert first.stdout.startswith("recorded ")
     assert site.hits("/wp-json/wp/v2/posts") >= len(by_slug)
     assert not any(r.path.startswith("/category/") for r in site.requests)
+
+    # `newsbot check` accepts a REST feed as a feed, and the poll left it healthy.
+    checks = {c.name: c for c in await check.run_checks(env)}
+    assert checks["feed economy"].ok and "REST" in checks["feed economy"].detail
+    assert checks["poll economy"].ok
 
     post = site.add_post("Energy week: new solar park near Biləsuvar", ["energy"])
     second = await newsbot(env, "poll", "--once")
