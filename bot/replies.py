@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Collection, Sequence
+from datetime import tzinfo
 from urllib.parse import urlsplit
 
 from bot.domain import Article, Section
@@ -90,9 +91,13 @@ def settings_view(settings_lines: Sequence[str], lang: str) -> str:
 
 
 def latest(
-    articles: Sequence[Article], sections: Sequence[Section], heading: str, lang: str
+    articles: Sequence[Article],
+    sections: Sequence[Section],
+    heading: str,
+    lang: str,
+    tz: tzinfo,
 ) -> str:
-    """/latest: a heading, then each article as a linked headline over section and date."""
+    """/latest: a heading, then each article as a linked headline over section and local date."""
     if not articles:
         return f"{heading}\n{t(lang, 'latest_none')}"
     by_slug = {s.slug: s for s in sections}
@@ -102,7 +107,7 @@ def latest(
         link = html.escape(article.url, quote=True)
         meta = [by_slug[s].name for s in article.sections if s in by_slug][:2]
         if article.published is not None:
-            meta.append(format_date(article.published, lang))
+            meta.append(format_date(article.published.astimezone(tz), lang))
         line = f'• <a href="{link}">{title}</a>'
         if meta:
             line += f"\n  <i>{html.escape(' · '.join(meta))}</i>"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from telegram import Message, Update
 from telegram.ext import CommandHandler, ContextTypes
 
-from bot import keyboards, matching, preferences, replies, runtime, topics
+from bot import keyboards, matching, preferences, replies, runtime, schedule, topics
 from bot.domain import Section
 from bot.handlers import groups
 from bot.handlers.picker import send, unless_unchanged
@@ -184,7 +184,9 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if slugs is None:
             intro = t(here.lang, "latest_all_sections") + "\n\n"
     found_articles = await articles.latest(groups.db(context), LATEST, slugs)
-    await send(message, intro + replies.latest(found_articles, rt.sections, heading, here.lang))
+    tz = schedule.zone(here.settings.timezone, rt.settings.timezone)
+    listed = replies.latest(found_articles, rt.sections, heading, here.lang, tz)
+    await send(message, intro + listed)
 
 
 async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

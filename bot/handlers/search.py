@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import tzinfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes, filters
 
-from bot import matching, replies, runtime, search, topics
+from bot import matching, replies, runtime, schedule, search, topics
 from bot.domain import Article, Follow, Section
 from bot.handlers import groups, picker
 from bot.i18n import t
@@ -22,13 +23,13 @@ START_SEARCH = filters.Regex(r"^/start(@\w+)?\s+search-")
 
 
 def results_text(
-    raw: str, articles: Sequence[Article], sections: Sequence[Section], lang: str
+    raw: str, articles: Sequence[Article], sections: Sequence[Section], lang: str, tz: tzinfo
 ) -> str:
     """The compact list /search answers with: linked headline over section and date."""
     shown = replies.shown(raw)
     if not articles:
         return t(lang, "search.none", query=shown)
-    return replies.latest(articles, sections, t(lang, "search.heading", query=shown), lang)
+    return replies.latest(articles, sections, t(lang, "search.heading", query=shown), lang, tz)
 
 
 async def _search(update: Update, context: ContextTypes.DEFAULT_TYPE, raw: str) -> None:
@@ -49,7 +50,8 @@ async def _search(update: Update, context: ContextTypes.DEFAULT_TYPE, raw: str) 
             switch_inline_query_current_chat=" ".join(raw.split())[:MAX_INLINE_QUERY],
         )
         markup = InlineKeyboardMarkup([[more]])
-    await picker.send(message, results_text(raw, found, rt.sections, here.lang), markup)
+    tz = schedule.zone(here.settings.timezone, rt.settings.timezone)
+    await picker.send(message, results_text(raw, found, rt.sections, here.lang, tz), markup)
 
 
 async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
