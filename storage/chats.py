@@ -59,13 +59,22 @@ async def get(conn: aiosqlite.Connection, chat_id: int) -> Chat | None:
 
 
 async def update_settings(conn: aiosqlite.Connection, chat_id: int, settings: ChatSettings) -> None:
-    """Store all of a chat's settings."""
+    """Store all of a chat's settings; what quiet hours or a digest held is due again."""
     values = [getattr(settings, name) for name in _SETTING_COLUMNS]
     assignments = ", ".join(f"{name} = ?" for name in _SETTING_COLUMNS)
+    now = int(time.time())
     async with transaction(conn):
         await conn.execute(
             f"UPDATE chats SET {assignments}, updated_at = ? WHERE id = ?",
-            (*values, int(time.time()), chat_id),
+            (*values, now, chat_id),
+        )
+        # A hold was decided under the old settings (quiet hours or digest now switched off must
+        # not keep messages waiting until morning); the dispatcher holds again if it still must.
+        # Rows with attempts wait for a retry back-off, which settings do not change.
+        await conn.execute(
+            "UPDATE deliveries SET not_before = ? "
+            "WHERE chat_id = ? AND status = 'pending' AND attempts = 0 AND not_before > ?",
+            (now, chat_id, now),
         )
 
 

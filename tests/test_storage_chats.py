@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
-from bot.domain import Section
-from storage import chats, db, sections, subscriptions
+from bot.domain import Article, ChatSettings, Section
+from storage import articles, chats, db, deliveries, sections, subscriptions
 
 
 async def test_migration_moves_subscriptions_once(tmp_path: Path) -> None:
@@ -42,5 +43,29 @@ async def test_concurrent_reader_writes_on_one_connection(tmp_path: Path) -> Non
             chat = await chats.get(conn, chat_id)
             assert chat is not None and chat.active
             assert await subscriptions.sections_of(conn, chat_id) == {"news"}
+    finally:
+        await conn.close()
+
+
+async def test_a_settings_change_releases_what_quiet_hours_or_a_digest_held(
+    tmp_path: Path,
+) -> None:
+    conn = await db.connect(tmp_path / "bot.db")
+    try:
+        await sections.sync(conn, [Section("news", "News", ("https://x/feed/",))])
+        await chats.ensure(conn, 7, "private")
+        await subscriptions.add(conn, 7, ["news"])
+        article = Article(key="1", url="https://x/?p=1", title="T", sections=("news",))
+        stored = await articles.upsert(conn, article, announced=True, now=int(time.time()))
+        assert stored.id is not None
+        await deliveries.enqueue_article(conn, stored.id)
+        held_until = time.time() + 8 * 3600  # the end of the night, as quiet hours had it
+        await deliveries.hold_chat(conn, 7, held_until)
+        assert await deliveries.due(conn, time.time()) == []
+
+        await chats.update_settings(conn, 7, ChatSettings(quiet_start=None, quiet_end=None))
+
+        # The dispatcher decides afresh under the new settings (and holds again if it must).
+        assert [row.chat_id for row in await deliveries.due(conn, time.time())] == [7]
     finally:
         await conn.close()

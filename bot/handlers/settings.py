@@ -64,6 +64,7 @@ async def choose(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         else:
             updated = chosen
             await chats.update_settings(groups.db(context), here.chat_id, updated)
+            rt.outbox_ready.set()  # held messages are reconsidered under the new settings
             await query.answer(t(i18n.language_for(updated, here.client_language), "toast_saved"))
     lang, text = _view(updated, here, default_tz)
     markup = keyboards.settings(updated, lang, updated.timezone or default_tz)
