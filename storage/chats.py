@@ -35,8 +35,17 @@ def _chat(row: aiosqlite.Row) -> Chat:
     return Chat(row["id"], row["kind"], row["title"], settings, bool(row["active"]))
 
 
-async def ensure(conn: aiosqlite.Connection, chat_id: int, kind: ChatKind, title: str = "") -> Chat:
-    """The chat, created if new and reactivated if it had left; returns its current state."""
+async def ensure(
+    conn: aiosqlite.Connection,
+    chat_id: int,
+    kind: ChatKind,
+    title: str = "",
+    client_language: str | None = None,
+) -> Chat:
+    """The chat, created if new and reactivated if it had left; returns its current state.
+
+    `client_language` (a private chat's app language) is remembered when given.
+    """
     now = int(time.time())
     async with transaction(conn):
         await conn.execute(
@@ -46,6 +55,11 @@ async def ensure(conn: aiosqlite.Connection, chat_id: int, kind: ChatKind, title
             "OR chats.kind != excluded.kind OR chats.title != excluded.title",
             (chat_id, kind, title, now, now),
         )
+        if client_language is not None:
+            await conn.execute(
+                "UPDATE chats SET client_language = ? WHERE id = ? AND client_language IS NOT ?",
+                (client_language, chat_id, client_language),
+            )
     chat = await get(conn, chat_id)
     assert chat is not None
     return chat

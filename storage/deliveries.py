@@ -27,8 +27,8 @@ _DUE = """
 SELECT d.id, d.chat_id, d.thread_id, d.article_id, d.broadcast_id, d.attempts, d.created_at,
        c.kind,
        -- settings, in ChatSettings' field order (chats.settings_from)
-       c.language, c.style, c.link_preview, c.digest_time, c.quiet_start, c.quiet_end,
-       c.quiet_silent, c.timezone
+       COALESCE(c.language, c.client_language), c.style, c.link_preview, c.digest_time,
+       c.quiet_start, c.quiet_end, c.quiet_silent, c.timezone
 FROM deliveries d JOIN chats c ON c.id = d.chat_id
 WHERE d.status = 'pending' AND d.id > ? AND d.not_before <= ?
 ORDER BY d.id LIMIT ?

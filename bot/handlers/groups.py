@@ -62,9 +62,11 @@ async def where(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Where | N
     if chat is None or chat.type not in _KINDS:
         return None
     title = "" if chat.type == ChatType.PRIVATE else (chat.title or "")
-    stored = await chats.ensure(db(context), chat.id, _KINDS[chat.type], title)
     user = update.effective_user
     client = user.language_code if user and not user.is_bot else None
+    # Only a private chat has one reader whose app language its pushes should follow.
+    remembered = i18n.supported(client) if chat.type == ChatType.PRIVATE else None
+    stored = await chats.ensure(db(context), chat.id, _KINDS[chat.type], title, remembered)
     return Where(
         chat_id=chat.id,
         thread_id=thread_of(message) if isinstance(message, Message) else 0,
