@@ -15,7 +15,7 @@ from typing import TextIO
 
 import httpx
 
-from bot import config, sections
+from bot import config, logs, sections
 from bot.config import ConfigError, Settings
 from bot.domain import Section
 from bot.fetch import Fetcher, FetchResult
@@ -36,16 +36,6 @@ class Check:
     def line(self) -> str:
         """The report line, e.g. `OK    database: schema version 3 (newsbot.db)`."""
         return f"{'OK' if self.ok else 'ERROR':<5} {self.name}: {self.detail}"
-
-
-def scrub(text: str, token: str | None) -> str:
-    """The text with the token (and its secret half) masked."""
-    if token:
-        text = text.replace(token, "<token>")
-        secret = token.partition(":")[2]
-        if len(secret) >= 8:
-            text = text.replace(secret, "<token>")
-    return text
 
 
 def bot_api_verdict(base_url: str, status: int, payload: object) -> Check:
@@ -158,13 +148,13 @@ async def check_bot_api(settings: Settings) -> Check:
             response = await client.post(f"{settings.base_url}{token}/getMe")
     except httpx.HTTPError as exc:
         detail = f"cannot reach {settings.base_url}: {type(exc).__name__}: {exc}"
-        return Check("bot api", False, scrub(detail, token))
+        return Check("bot api", False, logs.redact(detail, token))
     try:
         payload: object = response.json()
     except ValueError:
         payload = None
     verdict = bot_api_verdict(settings.base_url, response.status_code, payload)
-    return Check(verdict.name, verdict.ok, scrub(verdict.detail, token))
+    return Check(verdict.name, verdict.ok, logs.redact(verdict.detail, token))
 
 
 async def check_feeds(settings: Settings, catalogue: Sequence[Section]) -> list[Check]:

@@ -42,7 +42,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 1
     except NetworkError as exc:
-        reason = str(exc).replace(settings.require_token(), "<token>")
+        reason = logs.redact(str(exc), settings.token)
         print(
             f"newsbot: cannot reach the Bot API at {settings.base_url}: {reason}", file=sys.stderr
         )

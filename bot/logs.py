@@ -33,6 +33,20 @@ class _TextFormatter(logging.Formatter):
         return line
 
 
+def token_forms(token: str) -> list[str]:
+    """The ways a token can appear in text: whole, URL-encoded, and its secret half alone."""
+    secret = token.partition(":")[2]
+    found = {token, quote(token, safe=""), secret if len(secret) >= 8 else token}
+    return sorted((s for s in found if s), key=len, reverse=True)
+
+
+def redact(text: str, token: str | None) -> str:
+    """`text` with every form of the bot token replaced by `<token>`."""
+    for secret in token_forms(token) if token else ():
+        text = text.replace(secret, "<token>")
+    return text
+
+
 class Redact(logging.Filter):
     """Replaces the bot token (and its secret half) in every record that reaches the handler.
 
@@ -41,14 +55,10 @@ class Redact(logging.Filter):
 
     def __init__(self, token: str) -> None:
         super().__init__()
-        secret = token.partition(":")[2]
-        found = {token, quote(token, safe=""), secret if len(secret) >= 16 else token}
-        self.secrets = sorted((s for s in found if s), key=len, reverse=True)
+        self.token = token
 
     def _clean(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "<token>")
-        return text
+        return redact(text, self.token)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

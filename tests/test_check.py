@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import check, cli
+from bot import check, cli, logs
 from bot.domain import Section
 from bot.fetch import FetchResult
 from storage import db
@@ -136,4 +136,4 @@ def test_verdicts_explain_wrong_base_url_and_non_feeds() -> None:
     assert "not RSS/Atom (text/html)" in check.feed_verdict(section, page).detail
     atom = FetchResult("u", 200, b'<?xml version="1.0"?>\n<feed xmlns="x">')
     assert check.feed_verdict(section, atom).ok
-    assert check.scrub("GET /bot1:abcdefghij/getMe", "1:abcdefghij") == "GET /bot<token>/getMe"
+    assert logs.redact("GET /bot1:abcdefghij/getMe", "1:abcdefghij") == "GET /bot<token>/getMe"

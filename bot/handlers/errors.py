@@ -16,14 +16,6 @@ from bot.i18n import t
 log = logging.getLogger(__name__)
 
 
-def scrub(text: str, token: str) -> str:
-    """`text` with the bot token (and its secret half alone) replaced."""
-    for secret in (token, token.partition(":")[2]):
-        if secret:
-            text = text.replace(secret, "<token>")
-    return text
-
-
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log what failed; answer a pending button press or a private message with an apology."""
     error = context.error
@@ -32,8 +24,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log,
         "update failed",
         logging.ERROR,
-        error=scrub(repr(error), context.bot.token),
-        traceback=scrub(details, context.bot.token),
+        error=logs.redact(repr(error), context.bot.token),
+        traceback=logs.redact(details, context.bot.token),
     )
     if not isinstance(update, Update):
         return
@@ -46,5 +38,5 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             await update.effective_message.reply_text(t(lang, "error_generic"))
     except Exception as exc:  # the apology is best effort; an error handler must not raise
         logs.event(
-            log, "apology failed", logging.WARNING, error=scrub(repr(exc), context.bot.token)
+            log, "apology failed", logging.WARNING, error=logs.redact(repr(exc), context.bot.token)
         )
