@@ -48,15 +48,26 @@ def _pending(context: ContextTypes.DEFAULT_TYPE) -> dict[str, str]:
     return cast(dict[str, str], context.chat_data.setdefault(_PENDING, {}))
 
 
-async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Show the bot's figures: chats, deliveries in 24 h, send rate, sections and their polls."""
+async def _admin_message(
+    update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[Message, str] | None:
+    """The command's message and reply language, or None after refusing a non-admin."""
     message = update.effective_message
     if message is None:
-        return
+        return None
     lang = await groups.language(update, context)
     if not is_admin(update, context):
         await reply(message, i18n.t(lang, "admin.refused"))
+        return None
+    return message, lang
+
+
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the bot's figures: chats, deliveries in 24 h, send rate, sections and their polls."""
+    asked = await _admin_message(update, context)
+    if asked is None:
         return
+    message, lang = asked
     rt = runtime.of(context)
     conn, now = groups.db(context), int(time.time())
     figures = await stats.figures(conn, now)
@@ -70,13 +81,10 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Preview an announcement to every active chat, with Confirm and Cancel buttons."""
-    message = update.effective_message
-    if message is None:
+    asked = await _admin_message(update, context)
+    if asked is None:
         return
-    lang = await groups.language(update, context)
-    if not is_admin(update, context):
-        await reply(message, i18n.t(lang, "admin.refused"))
-        return
+    message, lang = asked
     text = adminview.broadcast_argument(message.text or "")
     verdict = adminview.judge(text)
     if verdict == "empty":
