@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import AnyApplication
-from storage import chats, subscriptions
+from storage import chats, follows, subscriptions
 from tests.doubles.botapi import BotApiDouble
 from tests.doubles.botapi_rules import command_entities
 from tests.harness import run_bot, settings_for
@@ -147,6 +147,25 @@ async def test_forum_topic_subscriptions_belong_to_the_topic(
     assert await followed(app, SUPERGROUP_ID, 7) == set()
     assert await followed(app, SUPERGROUP_ID, 0) == {"culture"}
     assert await followed(app, SUPERGROUP_ID, 9) == {"science"}
+
+
+async def test_stop_in_a_forum_topic_forgets_only_that_topic(
+    app: AnyApplication, botapi: BotApiDouble
+) -> None:
+    topic = {"user_id": ADMIN, "chat_type": "supergroup", "thread_id": 7}
+    await say(botapi, SUPERGROUP_ID, "/subscribe opinion", **topic)
+    await say(botapi, SUPERGROUP_ID, "/follow pipeline", **topic)
+    await say(botapi, SUPERGROUP_ID, "/subscribe science", **{**topic, "thread_id": 9})
+
+    confirm = await say(botapi, SUPERGROUP_ID, "/stop", **topic)
+    since = len(botapi.calls)
+    await tap(botapi, SUPERGROUP_ID, confirm, "x:yes", user_id=ADMIN, chat_type="supergroup")
+    done = await edited(botapi, "editMessageText", since)
+    assert done.params["text"].startswith("Done: this topic follows nothing now.")
+    assert await followed(app, SUPERGROUP_ID, 7) == set()
+    assert await followed(app, SUPERGROUP_ID, 9) == {"science"}
+    assert await follows.list_for_chat(db(app), SUPERGROUP_ID) == []
+    assert await chats.get(db(app), SUPERGROUP_ID) is not None
 
 
 async def test_channel_posts_manage_the_channel(app: AnyApplication, botapi: BotApiDouble) -> None:

@@ -211,7 +211,14 @@ async def stop_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await query.answer(t(lang, "admins_only"), show_alert=True)
         return
     await query.answer()
-    if query.data == keyboards.STOP_YES:
+    topic = groups.thread_of(query.message) if isinstance(query.message, Message) else 0
+    if query.data == keyboards.STOP_YES and topic:
+        # A forum topic forgets only itself; the other topics keep their sections.
+        conn = groups.db(context)
+        await subscriptions.remove_all(conn, chat.id, topic)
+        await follows.remove_all(conn, chat.id, topic)
+        text = t(lang, "stop_done_topic")
+    elif query.data == keyboards.STOP_YES:
         await chats.delete(groups.db(context), chat.id)
         text = t(lang, "stop_done")
     else:
