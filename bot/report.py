@@ -5,27 +5,18 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from bot.adminview import ago
 from storage.stats import Figures
 
 if TYPE_CHECKING:
     from bot.ingest import PollReport
 
 
-def _ago(seconds: int) -> str:
-    if seconds < 90:
-        return f"{seconds} s ago"
-    if seconds < 90 * 60:
-        return f"{round(seconds / 60)} min ago"
-    if seconds < 36 * 3600:
-        return f"{round(seconds / 3600)} h ago"
-    return f"{round(seconds / 86400)} days ago"
-
-
 def _when(at: int | None, now: int) -> str:
     if at is None:
         return "never"
     stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(at))
-    return f"{stamp} UTC ({_ago(max(0, now - at))})"
+    return f"{stamp} UTC ({ago(max(0, now - at), 'en')})"
 
 
 def render(figures: Figures, now: int) -> str:

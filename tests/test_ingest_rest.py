@@ -21,6 +21,7 @@ from storage import sections as stored_sections
 from tests.doubles.site import SiteDouble
 from tests.harness import env_for
 from tests.test_ingest_cli import newsbot
+from tests.test_ingest_e2e import Clock
 
 ECONOMY, NEWS = 7, 2  # category ids in tests/fixtures/site/categories.json
 
@@ -38,14 +39,6 @@ def sections_file(tmp_path: Path, feeds: dict[str, str]) -> tuple[Section, ...]:
     path = tmp_path / "sections.toml"
     path.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
     return sections.load("http://unused.invalid", path)
-
-
-@dataclass
-class Clock:
-    now: float = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
