@@ -90,6 +90,8 @@ def build(settings: Settings) -> AnyApplication:
     )
     application.add_handler(CallbackQueryHandler(admin.broadcast_answer, pattern=r"^b:"))
     application.add_handler(ChatMemberHandler(groups.membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    # Needs "chat_member" in allowed_updates (Update.ALL_TYPES has it; Telegram's default not).
+    application.add_handler(ChatMemberHandler(groups.member_changed, ChatMemberHandler.CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, groups.migrated))
     # Keep last among callback handlers: any button no handler above claimed still gets an answer.
     application.add_handler(CallbackQueryHandler(fallback.unknown_button))
