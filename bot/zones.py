@@ -52,6 +52,8 @@ _CITIES: dict[str, str] = {
     "azerbaycan": "Asia/Baku",
     "азербайджан": "Asia/Baku",
     # Neighbours and the diaspora
+    "istanbul": "Europe/Istanbul",  # not the old alias Asia/Istanbul
+    "nicosia": "Asia/Nicosia",
     "ankara": "Europe/Istanbul",
     "izmir": "Europe/Istanbul",
     "antalya": "Europe/Istanbul",
