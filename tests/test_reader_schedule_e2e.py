@@ -14,7 +14,18 @@ from bot.runtime import Runtime
 from storage import chats, deliveries
 from tests import test_delivery_e2e
 from tests.doubles.botapi import BotApiDouble, Call
-from tests.reader_helpers import GROUP_ID, MEMBER, edited, eventually, labels, quiet, say, tap
+from tests.reader_helpers import (
+    CHANNEL_ID,
+    GROUP_ID,
+    MEMBER,
+    edited,
+    eventually,
+    labels,
+    post,
+    quiet,
+    say,
+    tap,
+)
 from tests.test_delivery_e2e import (
     WAIT,
     db_of,
@@ -243,3 +254,24 @@ async def test_in_a_group_only_admins_set_the_zone_by_typing(
     await asyncio.sleep(0)
     stored = await chats.get(db_of(rt), GROUP_ID)
     assert stored is not None and stored.settings.timezone == "America/Toronto"
+
+
+async def test_a_channel_admin_sets_the_zone_by_posting_a_reply(
+    rt: Runtime, botapi: BotApiDouble
+) -> None:
+    botapi.set_member_status(CHANNEL_ID, 5001, "administrator")
+    view = await post(botapi, CHANNEL_ID, "/settings")
+    since = len(botapi.calls)
+    await tap(botapi, CHANNEL_ID, view, keyboards.TZ_ASK, user_id=5001, chat_type="channel")
+    [question] = await botapi.wait_for(
+        "sendMessage", lambda c: c.chat_id == CHANNEL_ID and c.ok, since=since
+    )
+    assert question.reply_markup is None  # channels have no reply box to open
+    since = len(botapi.calls)
+    botapi.inject_channel_post(CHANNEL_ID, "Bakı", reply_to=question.result["message_id"])
+    [answer] = await botapi.wait_for(
+        "sendMessage", lambda c: c.chat_id == CHANNEL_ID and c.ok, since=since
+    )
+    assert (answer.text or "").startswith("Time zone set to Asia/Baku.")
+    stored = await chats.get(db_of(rt), CHANNEL_ID)
+    assert stored is not None and stored.settings.timezone == "Asia/Baku"

@@ -38,6 +38,20 @@ async def _save(context: ContextTypes.DEFAULT_TYPE, chat_id: int, updated: ChatS
     runtime.of(context).outbox_ready.set()  # held messages are reconsidered under new settings
 
 
+def _reply_wanted(here: groups.Where) -> ForceReply | None:
+    """Open the reader's reply box; channels have none (an admin posts a reply there instead)."""
+    if here.kind == "channel":
+        return None
+    return ForceReply(input_field_placeholder=zones.EXAMPLES)
+
+
+def _from_bot(message: Message, bot_id: int) -> bool:
+    """Whether the bot wrote `message` (in a channel it posts as the channel itself)."""
+    if message.from_user is not None:
+        return message.from_user.id == bot_id
+    return message.sender_chat is not None and message.sender_chat.id == message.chat.id
+
+
 async def choose(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Apply one tapped option, or open a sub-page, and redraw the settings."""
     query = update.callback_query
@@ -60,10 +74,7 @@ async def choose(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if data == keyboards.TZ_ASK:
         await query.answer()
-        await query.message.reply_text(
-            t(here.lang, "tz_ask"),
-            reply_markup=ForceReply(input_field_placeholder=zones.EXAMPLES),
-        )
+        await query.message.reply_text(t(here.lang, "tz_ask"), reply_markup=_reply_wanted(here))
         return
     current = updated = here.settings
     parsed = keyboards.parse_settings(data)
@@ -104,7 +115,7 @@ async def typed_zone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if message is None or not message.text or message.reply_to_message is None:
         return
     asked = message.reply_to_message
-    if asked.from_user is None or asked.from_user.id != context.bot.id:
+    if not _from_bot(asked, context.bot.id):
         return
     if not preferences.asks_for_zone(asked.text):
         return  # a reply to some other message of the bot's: not ours to answer
@@ -118,8 +129,7 @@ async def typed_zone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if zone is None:
         # Plain text: the reader's words are quoted back as typed, never parsed as markup.
         await message.reply_text(
-            preferences.zone_not_found(message.text, here.lang),
-            reply_markup=ForceReply(input_field_placeholder=zones.EXAMPLES),
+            preferences.zone_not_found(message.text, here.lang), reply_markup=_reply_wanted(here)
         )
         raise ApplicationHandlerStop
     default_tz = runtime.of(context).settings.timezone

@@ -773,8 +773,10 @@ class BotApiDouble:
         *,
         title: str = "News Channel",
         username: str | None = None,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
-        """A post in a channel (commands included), sent as the channel itself."""
+        """A post in a channel (commands included), sent as the channel itself; `reply_to`: the
+        id of the channel message it replies to."""
         chat = self.chat(chat_id, "channel", title=title, username=username)
         message: dict[str, Any] = {
             "message_id": self._new_message_id(chat_id),
@@ -786,6 +788,8 @@ class BotApiDouble:
         entities = command_entities(text)
         if entities:
             message["entities"] = entities
+        if reply_to is not None and (chat_id, reply_to) in self.messages:
+            message["reply_to_message"] = self.messages[(chat_id, reply_to)]
         self.messages[(chat_id, message["message_id"])] = message
         return self.inject_update({"channel_post": message})
 
