@@ -90,7 +90,17 @@ def build(settings: Settings) -> AnyApplication:
     )
     application.add_handler(CallbackQueryHandler(admin.broadcast_answer, pattern=r"^b:"))
     application.add_handler(ChatMemberHandler(groups.membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    # Needs "chat_member" in allowed_updates (Update.ALL_TYPES has it; Telegram's default not).
+    application.add_handler(ChatMemberHandler(groups.member_changed, ChatMemberHandler.CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, groups.migrated))
+    # A reply to the bot's "which time zone?" question (groups deliver replies to the bot even
+    # in privacy mode); it stops there, so the private-chat hint below does not answer it too.
+    application.add_handler(
+        MessageHandler(
+            groups.NEW_POSTS & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+            reader_settings.typed_zone,
+        )
+    )
     # Keep last among callback handlers: any button no handler above claimed still gets an answer.
     application.add_handler(CallbackQueryHandler(fallback.unknown_button))
     # Group 1 sees every private message; the hint skips commands that a handler claims.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,7 @@ class Settings:
     # Defaults, so code that builds Settings by hand keeps working as fields are added.
     delivery_retention_days: int = 30
     drop_pending_updates: bool = False
+    iv_rhash: str | None = None  # Instant View template hash; None = plain article links
 
     def require_token(self) -> str:
         """The bot token, or a ConfigError that says how to get one."""
@@ -121,6 +123,16 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _rhash(env: Mapping[str, str]) -> str | None:
+    raw = env.get("NEWSBOT_IV_RHASH", "").strip()
+    if raw and not re.fullmatch(r"[0-9a-fA-F]{6,64}", raw):
+        raise ConfigError(
+            "NEWSBOT_IV_RHASH must be the hexadecimal rhash of an Instant View template "
+            f"(instantview.telegram.org), got {raw!r}"
+        )
+    return raw.lower() or None
+
+
 def load(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings; raise ConfigError naming the first bad variable."""
     env = os.environ if env is None else env
@@ -163,4 +175,5 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         timezone=env.get("NEWSBOT_TIMEZONE", "").strip() or "Asia/Baku",
         delivery_retention_days=delivery_retention,
         drop_pending_updates=_flag(env, "NEWSBOT_DROP_PENDING_UPDATES"),
+        iv_rhash=_rhash(env),
     )

@@ -60,6 +60,7 @@ class ChatSettings:
     quiet_end: str | None = None
     quiet_silent: bool = False  # during quiet hours send silently instead of holding
     timezone: str | None = None
+    digest_time2: str | None = None  # "HH:MM" of a second daily digest; only with digest_time
 
 
 @dataclass(frozen=True, slots=True)

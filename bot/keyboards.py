@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import preferences
+from bot import preferences, zones
 from bot.domain import ChatSettings, Section
 from bot.i18n import LANGUAGES, command_descriptions, t
 
@@ -25,6 +25,10 @@ PICK_OPEN = "s:open"
 SETTINGS_PREFIX = "c:"
 SETTINGS_OPEN = "c:open"
 SETTINGS_DONE = "c:done"
+SETTINGS_PAGE = "c:page:"
+TZ_ASK = "c:tz:ask"  # "let me type a city": answered with a question the reader replies to
+HOURS_PER_ROW = 4
+ZONES_PER_ROW = 3
 STOP_YES = "x:yes"
 STOP_NO = "x:no"
 
@@ -102,9 +106,23 @@ def _choice(label: str, chosen: bool, name: str, value: str) -> InlineKeyboardBu
     )
 
 
+def _page(label: str, page: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=f"{SETTINGS_PAGE}{page}")
+
+
 def settings(current: ChatSettings, lang: str, timezone: str) -> InlineKeyboardMarkup:
-    """Every option with the chosen one checked; a tap sets that value (never toggles blindly)."""
-    quiet_on = current.quiet_start is not None
+    """Every option with the chosen one checked; a tap sets that value (never toggles blindly).
+
+    Digest, quiet hours and time zone open a sub-page; the hold/silent choice only shows while
+    quiet hours are on, since it means nothing otherwise.
+    """
+    off = t(lang, "value_off")
+    quiet_on = current.quiet_start is not None and current.quiet_end is not None
+    digest = [_page(t(lang, "btn_digest_pick", value=current.digest_time or off), "dig")]
+    if current.digest_time:
+        second = current.digest_time2 or off
+        digest.append(_page(t(lang, "btn_digest2_pick", value=second), "dig2"))
+    quiet = f"{current.quiet_start}–{current.quiet_end}" if quiet_on else off
     rows = [
         [
             _choice(t(lang, "btn_style_full"), current.style == "full", "style", "full"),
@@ -117,37 +135,79 @@ def settings(current: ChatSettings, lang: str, timezone: str) -> InlineKeyboardM
             _choice(t(lang, "btn_preview_off"), not current.link_preview, "prev", "0"),
         ],
         [_choice(t(lang, f"language.{code}"), lang == code, "lang", code) for code in LANGUAGES],
-        [
-            _choice(t(lang, "btn_digest_off"), current.digest_time is None, "dig", preferences.OFF),
-            *(
-                _choice(t(lang, "btn_digest_at", time=at), current.digest_time == at, "dig", at)
-                for at in preferences.DIGEST_TIMES
-            ),
-        ],
-        [
-            _choice(t(lang, "btn_quiet_off"), not quiet_on, "quiet", preferences.OFF),
-            *(
-                _choice(
-                    t(lang, "btn_quiet_range", start=start, end=end),
-                    (current.quiet_start, current.quiet_end) == (start, end),
-                    "quiet",
-                    preferences.quiet_value(start, end),
-                )
-                for start, end in preferences.QUIET_RANGES
-            ),
-        ],
-        [
-            _choice(t(lang, "btn_quiet_silent"), current.quiet_silent, "qm", "silent"),
-            _choice(t(lang, "btn_quiet_hold"), not current.quiet_silent, "qm", "hold"),
-        ],
-        [
-            InlineKeyboardButton(
-                t(lang, "btn_timezone", zone=timezone),
-                callback_data=f"{SETTINGS_PREFIX}tz:{preferences.next_timezone(timezone)}",
-            )
-        ],
-        [InlineKeyboardButton(t(lang, "btn_done"), callback_data=SETTINGS_DONE)],
+        digest,
+        [_page(t(lang, "btn_quiet_pick", value=quiet), preferences.PAGE_QUIET)],
     ]
+    if quiet_on:
+        rows.append(
+            [
+                _choice(t(lang, "btn_quiet_silent"), current.quiet_silent, "qm", "silent"),
+                _choice(t(lang, "btn_quiet_hold"), not current.quiet_silent, "qm", "hold"),
+            ]
+        )
+    rows.append(
+        [_page(t(lang, "btn_timezone", zone=zones.label(timezone)), preferences.PAGE_TIMEZONE)]
+    )
+    rows.append([InlineKeyboardButton(t(lang, "btn_done"), callback_data=SETTINGS_DONE)])
+    return InlineKeyboardMarkup(rows)
+
+
+def _hours(
+    chosen: str | None, name: str, value_of: Callable[[str], str], skip: str | None = None
+) -> list[list[InlineKeyboardButton]]:
+    buttons = [
+        _choice(at, at == chosen, name, value_of(at)) for at in preferences.HOURS if at != skip
+    ]
+    return _rows(buttons, HOURS_PER_ROW)
+
+
+def _back(lang: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(t(lang, "btn_back"), callback_data=SETTINGS_OPEN)
+
+
+def settings_page(
+    page: str, current: ChatSettings, lang: str, timezone: str
+) -> InlineKeyboardMarkup | None:
+    """A /settings sub-page: a 24-hour picker (local time) or the time zones; None if unknown."""
+    same = str
+    if page == preferences.PAGE_DIGEST:
+        off = _choice(t(lang, "btn_digest_off"), current.digest_time is None, "dig", "off")
+        rows = [*_hours(current.digest_time, "dig", same), [off, _back(lang)]]
+    elif page == preferences.PAGE_DIGEST2 and current.digest_time:
+        off = _choice(t(lang, "btn_digest2_off"), current.digest_time2 is None, "dig2", "off")
+        hours = _hours(current.digest_time2, "dig2", same, skip=current.digest_time)
+        rows = [*hours, [off, _back(lang)]]
+    elif page == preferences.PAGE_QUIET:
+        # The start is carried to the end page in the button, so no state waits between taps.
+        rows = [
+            *_rows(
+                [
+                    _page(
+                        f"{ON if at == current.quiet_start else ''}{at}",
+                        f"{preferences.PAGE_QUIET_END}{at[:2]}",
+                    )
+                    for at in preferences.HOURS
+                ],
+                HOURS_PER_ROW,
+            ),
+            [
+                _choice(t(lang, "btn_quiet_off"), current.quiet_start is None, "quiet", "off"),
+                _back(lang),
+            ],
+        ]
+    elif page.startswith(preferences.PAGE_QUIET_END):
+        start = f"{page[len(preferences.PAGE_QUIET_END) :]}:00"
+        if start not in preferences.HOURS:
+            return None
+        end = current.quiet_end if current.quiet_start == start else None
+        hours = _hours(end, "quiet", lambda at: preferences.quiet_value(start, at), skip=start)
+        rows = [*hours, [_back(lang)]]
+    elif page == preferences.PAGE_TIMEZONE:
+        common = [_choice(zones.short(z), z == timezone, "tz", z) for z in zones.COMMON]
+        typed = InlineKeyboardButton(t(lang, "btn_tz_type"), callback_data=TZ_ASK)
+        rows = [*_rows(common, ZONES_PER_ROW), [typed], [_back(lang)]]
+    else:
+        return None
     return InlineKeyboardMarkup(rows)
 
 

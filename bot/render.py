@@ -74,6 +74,14 @@ def with_utm(url: str, utm: str | None, campaign: str = "") -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def instant_view(url: str, rhash: str | None) -> str:
+    """The t.me/iv link that opens `url` in Instant View with a publisher's template; `url` as
+    is when no template hash is configured."""
+    if not rhash:
+        return url
+    return "https://t.me/iv?" + urlencode({"url": url, "rhash": rhash})
+
+
 def _valid_url(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and bool(parts.netloc) and len(url) <= 2048
@@ -87,8 +95,12 @@ def article_message(
     section_names: Mapping[str, str],
     tz: tzinfo,
     utm: str | None = None,
+    iv_rhash: str | None = None,
 ) -> Rendered:
-    """The push for one article, in the chat's style and language, within Telegram's limits."""
+    """The push for one article, in the chat's style and language, within Telegram's limits.
+
+    With `iv_rhash` (NEWSBOT_IV_RHASH) the button and the preview open the article in Instant
+    View through the publisher's template."""
     lang = language(lang_code)
     meta_parts = [section_names.get(s, s) for s in article.sections]
     meta = [", ".join(meta_parts)] if meta_parts else []
@@ -117,10 +129,11 @@ def article_message(
     preview = LinkPreviewOptions(is_disabled=True)
     if _valid_url(article.url):
         campaign = article.sections[0] if article.sections else ""
-        link = with_utm(article.url, utm, campaign)
+        link = instant_view(with_utm(article.url, utm, campaign), iv_rhash)
         markup = InlineKeyboardMarkup([[InlineKeyboardButton(i18n.t(lang, "read_more"), url=link)]])
         if settings.link_preview:
-            preview = LinkPreviewOptions(url=article.url, prefer_large_media=True)
+            shown = instant_view(article.url, iv_rhash)
+            preview = LinkPreviewOptions(url=shown, prefer_large_media=True)
     return Rendered(text, plain, markup, preview)
 
 

@@ -62,12 +62,19 @@ def quiet_end(settings: ChatSettings, now: float, tz: tzinfo) -> float | None:
     return _next_at(local, end).timestamp()
 
 
+def digest_times(settings: ChatSettings) -> list[time]:
+    """The chat's daily digest times (none, one, or two), in its local clock."""
+    if parse_hhmm(settings.digest_time) is None:
+        return []  # a second digest only counts beside a first
+    times = (parse_hhmm(settings.digest_time), parse_hhmm(settings.digest_time2))
+    return sorted({at for at in times if at is not None})
+
+
 def next_digest(settings: ChatSettings, after: float, tz: tzinfo) -> float | None:
     """The first digest time strictly after `after` (unix seconds); None when not in digest mode."""
-    at = parse_hhmm(settings.digest_time)
-    if at is None:
-        return None
-    return _next_at(datetime.fromtimestamp(after, tz), at).timestamp()
+    local = datetime.fromtimestamp(after, tz)
+    due = [_next_at(local, at).timestamp() for at in digest_times(settings)]
+    return min(due) if due else None
 
 
 def timing(settings: ChatSettings, now: float, tz: tzinfo) -> Timing:
@@ -90,11 +97,11 @@ def digest_due(settings: ChatSettings, queued_at: float, now: float, tz: tzinfo)
 
 def last_digest(settings: ChatSettings, now: float, tz: tzinfo) -> float:
     """The latest digest time at or before `now`: rows queued before it belong to this digest."""
-    at = parse_hhmm(settings.digest_time)
-    if at is None:
-        return now
     local = datetime.fromtimestamp(now, tz)
-    candidate = datetime.combine(local.date(), at, tzinfo=tz)
-    if candidate > local:
-        candidate = datetime.combine(local.date() - timedelta(days=1), at, tzinfo=tz)
-    return candidate.timestamp()
+    latest: list[float] = []
+    for at in digest_times(settings):
+        candidate = datetime.combine(local.date(), at, tzinfo=tz)
+        if candidate > local:
+            candidate = datetime.combine(local.date() - timedelta(days=1), at, tzinfo=tz)
+        latest.append(candidate.timestamp())
+    return max(latest) if latest else now

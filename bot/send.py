@@ -322,7 +322,13 @@ class Dispatcher:
         if article is None:
             return None
         rendered = render.article_message(
-            article, s, s.language, section_names=self.names, tz=tz, utm=self.settings.utm
+            article,
+            s,
+            s.language,
+            section_names=self.names,
+            tz=tz,
+            utm=self.settings.utm,
+            iv_rhash=self.settings.iv_rhash,
         )
         if len(self._rendered) >= CACHE_SIZE:
             self._rendered.clear()

@@ -17,7 +17,8 @@ _SETTING_COLUMNS = tuple(f.name for f in fields(ChatSettings))
 
 def settings_from(values: Sequence[Any]) -> ChatSettings:
     """A chat's settings from its settings columns, selected in ChatSettings' field order."""
-    language, style, link_preview, digest_time, quiet_start, quiet_end, quiet_silent, tz = values
+    (language, style, link_preview, digest_time, quiet_start, quiet_end, quiet_silent, tz,
+     digest_time2) = values  # fmt: skip
     return ChatSettings(
         language=language,
         style=style,
@@ -27,6 +28,7 @@ def settings_from(values: Sequence[Any]) -> ChatSettings:
         quiet_end=quiet_end,
         quiet_silent=bool(quiet_silent),
         timezone=tz,
+        digest_time2=digest_time2,
     )
 
 

@@ -28,7 +28,7 @@ SELECT d.id, d.chat_id, d.thread_id, d.article_id, d.broadcast_id, d.attempts, d
        c.kind,
        -- settings, in ChatSettings' field order (chats.settings_from)
        COALESCE(c.language, c.client_language), c.style, c.link_preview, c.digest_time,
-       c.quiet_start, c.quiet_end, c.quiet_silent, c.timezone
+       c.quiet_start, c.quiet_end, c.quiet_silent, c.timezone, c.digest_time2
 FROM deliveries d JOIN chats c ON c.id = d.chat_id
 WHERE d.status = 'pending' AND d.id > ? AND d.not_before <= ?
 ORDER BY d.id LIMIT ?

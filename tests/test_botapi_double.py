@@ -305,3 +305,36 @@ async def test_webhook_mode_pushes_injected_updates(botapi: BotApiDouble) -> Non
             assert (await bot.get_webhook_info()).pending_update_count == 0
     finally:
         await runner.cleanup()
+
+
+async def test_member_status_changes_reach_only_an_admin_bot_that_asked(
+    botapi: BotApiDouble, bot: Bot
+) -> None:
+    # Not an admin: getChatMember tells the new status, but no chat_member update comes.
+    assert botapi.change_member_status(-7, 42, "administrator") is None
+    assert (await bot.get_chat_member(-7, 42)).status == "administrator"
+
+    botapi.set_member_status(-7, botapi.bot_id, "administrator")
+    update = botapi.change_member_status(-7, 42, "member", by=41)
+    assert update is not None
+    assert (await bot.get_chat_member(-7, 42)).status == "member"
+    # Telegram's default allowed_updates leaves chat_member out; a bot must ask for it.
+    assert await bot.get_updates(timeout=0) == ()
+    [got] = await bot.get_updates(timeout=0, allowed_updates=["chat_member"])
+    assert got.chat_member is not None
+    change = got.chat_member
+    assert (change.old_chat_member.status, change.new_chat_member.status) == (
+        "administrator",
+        "member",
+    )
+    assert change.new_chat_member.user.id == 42 and change.from_user.id == 41
+
+
+async def test_a_reply_carries_the_message_it_answers(botapi: BotApiDouble, bot: Bot) -> None:
+    asked = await bot.send_message(9, "Which time zone?")
+    botapi.inject_message(9, "Berlin", reply_to=asked.message_id)
+    [got] = await bot.get_updates(timeout=0)
+    assert got.message is not None and got.message.reply_to_message is not None
+    assert got.message.reply_to_message.text == "Which time zone?"
+    assert got.message.reply_to_message.from_user is not None
+    assert got.message.reply_to_message.from_user.id == botapi.bot_id

@@ -339,7 +339,7 @@ async def test_settings_change_and_repeat(app: AnyApplication, botapi: BotApiDou
     last = botapi.sent("editMessageText")[-1]
     assert "Quiet hours: 22:00–07:00, sent silently" in last.text
     assert "Time zone: Europe/Istanbul" in last.text
-    assert "✅ Digest 08:00" in labels(last)
+    assert "Digest: 08:00" in labels(last)
 
     since = len(botapi.calls)
     answer = await tap(botapi, USER, view, "c:style:headline")

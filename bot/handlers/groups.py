@@ -22,7 +22,11 @@ log = logging.getLogger(__name__)
 # Commands arrive as new messages or channel posts; edits of either are ignored on purpose.
 NEW_POSTS = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
 
-ADMIN_TTL = 60.0  # seconds a getChatMember answer is trusted
+# A "yes" from getChatMember is reused this long so a run of taps costs one call; a "no" is never
+# reused (a member just promoted must not wait). A `chat_member` update drops the entry at once,
+# so a demoted admin loses rights immediately where the bot is an admin (Telegram sends those
+# updates only to admins); elsewhere a grant outlives a demotion by this much at most.
+GRANT_TTL = 10.0
 _ADMIN_CACHE = "reader.admins"
 _ADMIN_STATUSES = (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
 _KINDS: dict[str, ChatKind] = {
@@ -104,24 +108,44 @@ async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     return await _is_admin(context, chat.id, user.id)
 
 
+def _grants(context: ContextTypes.DEFAULT_TYPE) -> dict[tuple[int, int], float]:
+    """(chat, user) -> until when (monotonic) an administrator's grant is trusted."""
+    return cast(dict[tuple[int, int], float], context.bot_data.setdefault(_ADMIN_CACHE, {}))
+
+
 async def _is_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
-    cache = cast(
-        dict[tuple[int, int], tuple[float, bool]], context.bot_data.setdefault(_ADMIN_CACHE, {})
-    )
+    grants = _grants(context)
     now = time.monotonic()
-    known = cache.get((chat_id, user_id))
-    if known is not None and known[0] > now:
-        return known[1]
+    if grants.get((chat_id, user_id), 0.0) > now:
+        return True
     try:
         member = await context.bot.get_chat_member(chat_id, user_id)
     except TelegramError as exc:
         logs.event(log, "admin check failed", logging.WARNING, chat=chat_id, error=str(exc))
         return False
-    allowed = member.status in _ADMIN_STATUSES
-    if len(cache) > 10_000:  # a bound, not an eviction policy: entries expire in a minute anyway
-        cache.clear()
-    cache[(chat_id, user_id)] = (now + ADMIN_TTL, allowed)
-    return allowed
+    if member.status not in _ADMIN_STATUSES:
+        grants.pop((chat_id, user_id), None)
+        return False
+    if len(grants) > 10_000:  # a bound, not an eviction policy: entries expire in seconds anyway
+        grants.clear()
+    grants[(chat_id, user_id)] = time.monotonic() + GRANT_TTL
+    return True
+
+
+async def member_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A member was promoted, demoted or left: forget what was known of their rights."""
+    change = update.chat_member
+    if change is None:
+        return
+    # Dropped before any await, so a tap processed after this update is checked afresh.
+    _grants(context).pop((change.chat.id, change.new_chat_member.user.id), None)
+    logs.event(
+        log,
+        "member status changed",
+        chat=change.chat.id,
+        user=change.new_chat_member.user.id,
+        status=change.new_chat_member.status,
+    )
 
 
 async def membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -72,12 +72,13 @@ def results(
     names: Mapping[str, str],
     tz: tzinfo,
     utm: str | None,
+    iv_rhash: str | None = None,
 ) -> list[InlineQueryResultArticle]:
     """Each article as a result whose message is the same one a push would be."""
     answer = []
     for article in articles:
         message = render.article_message(
-            article, ChatSettings(), lang, section_names=names, tz=tz, utm=utm
+            article, ChatSettings(), lang, section_names=names, tz=tz, utm=utm, iv_rhash=iv_rhash
         )
         answer.append(
             InlineQueryResultArticle(
@@ -129,7 +130,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         )
     try:
         await inline.answer(
-            results(found, lang, names, tz, rt.settings.utm),
+            results(found, lang, names, tz, rt.settings.utm, rt.settings.iv_rhash),
             cache_time=CACHE_SECONDS,
             # Always personal: every answer is rendered in this reader's language (dates, "Read
             # more", the no-results button), and a shared cache entry would reach every reader.

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from telegram import Message, Update
-from telegram.ext import ContextTypes
+import time
+from datetime import datetime
 
-from bot import i18n, keyboards, preferences, replies, runtime
+from telegram import ForceReply, Message, Update
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot import i18n, keyboards, preferences, replies, runtime, schedule, zones
 from bot.domain import ChatSettings
 from bot.handlers import groups
 from bot.handlers.picker import send, unless_unchanged
@@ -30,8 +33,27 @@ async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send(update.effective_message, text, keyboards.settings(here.settings, lang, zone))
 
 
+async def _save(context: ContextTypes.DEFAULT_TYPE, chat_id: int, updated: ChatSettings) -> None:
+    await chats.update_settings(groups.db(context), chat_id, updated)
+    runtime.of(context).outbox_ready.set()  # held messages are reconsidered under new settings
+
+
+def _reply_wanted(here: groups.Where) -> ForceReply | None:
+    """Open the reader's reply box; channels have none (an admin posts a reply there instead)."""
+    if here.kind == "channel":
+        return None
+    return ForceReply(input_field_placeholder=zones.EXAMPLES)
+
+
+def _from_bot(message: Message, bot_id: int) -> bool:
+    """Whether the bot wrote `message` (in a channel it posts as the channel itself)."""
+    if message.from_user is not None:
+        return message.from_user.id == bot_id
+    return message.sender_chat is not None and message.sender_chat.id == message.chat.id
+
+
 async def choose(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Apply one tapped option and redraw the settings (in the new language, if it changed)."""
+    """Apply one tapped option, or open a sub-page, and redraw the settings."""
     query = update.callback_query
     here = await groups.where(update, context)
     if query is None or here is None:
@@ -42,31 +64,80 @@ async def choose(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await groups.may_manage(update, context):
         await query.answer(t(here.lang, "admins_only"), show_alert=True)
         return
-    rt = runtime.of(context)
-    default_tz = rt.settings.timezone
+    default_tz = runtime.of(context).settings.timezone
+    zone = here.settings.timezone or default_tz
     data = query.data or ""
     if data == keyboards.SETTINGS_DONE:
         await query.answer(t(here.lang, "toast_saved"))
         async with unless_unchanged():
             await query.edit_message_text(t(here.lang, "settings_done"))
         return
+    if data == keyboards.TZ_ASK:
+        await query.answer()
+        await query.message.reply_text(t(here.lang, "tz_ask"), reply_markup=_reply_wanted(here))
+        return
     current = updated = here.settings
+    parsed = keyboards.parse_settings(data)
     if data == keyboards.SETTINGS_OPEN:
         await query.answer()
+    elif parsed is not None and parsed[0] == "page":
+        page = parsed[1]
+        prompt = preferences.page_prompt(page, current, here.lang, zone)
+        markup = keyboards.settings_page(page, current, here.lang, zone)
+        if prompt is not None and markup is not None:
+            await query.answer()
+            async with unless_unchanged():
+                await query.edit_message_text(prompt, parse_mode="HTML", reply_markup=markup)
+            return
+        await query.answer(t(here.lang, "toast_stale"))  # then redraw the settings
     else:
-        parsed = keyboards.parse_settings(data)
         chosen = preferences.apply(current, *parsed) if parsed else None
         if chosen is None:
             await query.answer(t(here.lang, "toast_stale"))  # then redraw a fresh keyboard
         elif chosen == current:
             await query.answer(t(here.lang, "toast_unchanged"))
-            return
+            # From a sub-page, go back to the settings all the same.
+            if parsed is not None and parsed[0] not in ("dig", "dig2", "quiet", "tz"):
+                return
         else:
             updated = chosen
-            await chats.update_settings(groups.db(context), here.chat_id, updated)
-            rt.outbox_ready.set()  # held messages are reconsidered under the new settings
+            await _save(context, here.chat_id, updated)
             await query.answer(t(i18n.language_for(updated, here.client_language), "toast_saved"))
     lang, text = _view(updated, here, default_tz)
     markup = keyboards.settings(updated, lang, updated.timezone or default_tz)
     async with unless_unchanged():
         await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
+
+
+async def typed_zone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A reply to the bot's "which time zone?": a city or UTC offset, resolved to a zone."""
+    message = update.effective_message
+    if message is None or not message.text or message.reply_to_message is None:
+        return
+    asked = message.reply_to_message
+    if not _from_bot(asked, context.bot.id):
+        return
+    if not preferences.asks_for_zone(asked.text):
+        return  # a reply to some other message of the bot's: not ours to answer
+    here = await groups.where(update, context)
+    if here is None:
+        raise ApplicationHandlerStop
+    if not await groups.may_manage(update, context):
+        await send(message, t(here.lang, "admins_only"))
+        raise ApplicationHandlerStop
+    zone = zones.resolve(message.text)
+    if zone is None:
+        # Plain text: the reader's words are quoted back as typed, never parsed as markup.
+        await message.reply_text(
+            preferences.zone_not_found(message.text, here.lang), reply_markup=_reply_wanted(here)
+        )
+        raise ApplicationHandlerStop
+    default_tz = runtime.of(context).settings.timezone
+    updated = preferences.apply(here.settings, "tz", zone) or here.settings
+    if updated != here.settings:
+        await _save(context, here.chat_id, updated)
+    lang, text = _view(updated, here, default_tz)
+    now = datetime.fromtimestamp(time.time(), schedule.zone(zone, default_tz))
+    confirmed = t(lang, "tz_set", zone=zones.label(zone), time=f"{now:%H:%M}")
+    await send(message, f"{confirmed}\n\n{text}", keyboards.settings(updated, lang, zone))
+    raise ApplicationHandlerStop  # handled: the private-chat hint must not answer it too

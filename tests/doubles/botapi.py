@@ -367,6 +367,34 @@ class BotApiDouble:
         """getChatMember answers this status ("member" unless set; "administrator", "creator"…)."""
         self.member_status[(int(chat_id), int(user_id))] = status
 
+    def change_member_status(
+        self, chat_id: int, user_id: int, new_status: str, *, by: int = 424242
+    ) -> dict[str, Any] | None:
+        """Someone (`by`, say the owner) promotes, demotes, restricts or removes a member.
+
+        getChatMember answers the new status at once. As Telegram does, a `chat_member` update
+        goes out only when the bot is an administrator of the chat (and is delivered only if the
+        bot listed "chat_member" in allowed_updates); returns it, or None when none is sent.
+        """
+        chat_id, user_id = int(chat_id), int(user_id)
+        old_status = self.member_status.get((chat_id, user_id), "member")
+        self.member_status[(chat_id, user_id)] = new_status
+        if self.member_status.get((chat_id, self.bot_id)) not in ("administrator", "creator"):
+            return None
+        chat = self.chat(chat_id)
+        member = self.user(user_id)
+        return self.inject_update(
+            {
+                "chat_member": {
+                    "chat": chat,
+                    "from": self.user(by),
+                    "date": int(time.time()),
+                    "old_chat_member": _chat_member(old_status, member),
+                    "new_chat_member": _chat_member(new_status, member),
+                }
+            }
+        )
+
     def enforce_limits(
         self, global_per_s: float = 30, per_chat_per_s: float = 1, group_per_min: float = 20
     ) -> None:
@@ -557,6 +585,7 @@ class BotApiDouble:
         first_name: str,
         title: str | None,
         message_id: int | None = None,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
         if user_id is None:
             user_id = chat_id if chat_type == "private" else 424242
@@ -580,6 +609,8 @@ class BotApiDouble:
         entities = command_entities(text)
         if entities:
             message["entities"] = entities
+        if reply_to is not None and (chat_id, reply_to) in self.messages:
+            message["reply_to_message"] = self.messages[(chat_id, reply_to)]
         if thread_id is not None:
             message["message_thread_id"] = thread_id
             if is_topic_message if is_topic_message is not None else chat_type == "supergroup":
@@ -600,8 +631,12 @@ class BotApiDouble:
         username: str | None = "reader",
         first_name: str = "Reader",
         title: str | None = None,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
-        """A user's message (a leading /command gets its bot_command entity); the update."""
+        """A user's message (a leading /command gets its bot_command entity); the update.
+
+        `reply_to`: the id of a message in the chat this one replies to (as a ForceReply does).
+        """
         message = self._user_message(
             chat_id,
             text,
@@ -613,6 +648,7 @@ class BotApiDouble:
             username=username,
             first_name=first_name,
             title=title,
+            reply_to=reply_to,
         )
         return self.inject_update({"message": message})
 
@@ -737,8 +773,10 @@ class BotApiDouble:
         *,
         title: str = "News Channel",
         username: str | None = None,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
-        """A post in a channel (commands included), sent as the channel itself."""
+        """A post in a channel (commands included), sent as the channel itself; `reply_to`: the
+        id of the channel message it replies to."""
         chat = self.chat(chat_id, "channel", title=title, username=username)
         message: dict[str, Any] = {
             "message_id": self._new_message_id(chat_id),
@@ -750,6 +788,8 @@ class BotApiDouble:
         entities = command_entities(text)
         if entities:
             message["entities"] = entities
+        if reply_to is not None and (chat_id, reply_to) in self.messages:
+            message["reply_to_message"] = self.messages[(chat_id, reply_to)]
         self.messages[(chat_id, message["message_id"])] = message
         return self.inject_update({"channel_post": message})
 
@@ -1156,7 +1196,8 @@ class BotApiDouble:
         message["text"] = text
         if entities or params.get("entities"):
             message["entities"] = entities or params["entities"]
-        if markup is not None:
+        if markup is not None and "inline_keyboard" in markup:
+            # Telegram's Message carries inline keyboards only, never a ForceReply or keyboard.
             message["reply_markup"] = markup
         if isinstance(params.get("link_preview_options"), dict):
             message["link_preview_options"] = params["link_preview_options"]
