@@ -36,6 +36,34 @@ def latest_version() -> int:
     return migrations()[-1][0]
 
 
+def _read_only(path: str | Path) -> str:
+    # mode=ro: a missing file is an error instead of a new empty database.
+    return f"{Path(path).absolute().as_uri()}?mode=ro"
+
+
+async def connect_read_only(path: str | Path) -> aiosqlite.Connection:
+    """Open an existing database for reading only: never created, migrated or written."""
+    conn = await aiosqlite.connect(_read_only(path), uri=True, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    try:
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        refuse_newer(await schema_version(conn))
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+def refuse_newer(version: int) -> None:
+    """SchemaTooNew if a database at `version` was written by a newer newsbot."""
+    newest = latest_version()
+    if version > newest:
+        raise SchemaTooNew(
+            f"the database has schema version {version}, but this newsbot only knows up to "
+            f"{newest}; upgrade newsbot or point NEWSBOT_DATABASE at another file"
+        )
+
+
 async def connect(path: str | Path) -> aiosqlite.Connection:
     """Open the database, set pragmas and apply pending migrations."""
     if str(path) != ":memory:":
@@ -89,12 +117,7 @@ async def schema_version(conn: aiosqlite.Connection) -> int:
 async def migrate(conn: aiosqlite.Connection) -> list[int]:
     """Apply the migrations the database lacks, each in its own transaction; return them."""
     current = await schema_version(conn)
-    newest = latest_version()
-    if current > newest:
-        raise SchemaTooNew(
-            f"the database has schema version {current}, but this newsbot only knows up to "
-            f"{newest}; upgrade newsbot or point NEWSBOT_DATABASE at another file"
-        )
+    refuse_newer(current)
     applied = []
     for version, sql in migrations():
         if version <= current:
