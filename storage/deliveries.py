@@ -164,16 +164,6 @@ async def drop_topic(conn: aiosqlite.Connection, chat_id: int, thread_id: int, r
         return max(0, cur.rowcount)
 
 
-async def drop_for_chat(conn: aiosqlite.Connection, chat_id: int, reason: str) -> int:
-    """Drop everything a chat was still owed."""
-    async with conn.execute(
-        "UPDATE deliveries SET status = 'dropped', error = ? "
-        "WHERE chat_id = ? AND status = 'pending'",
-        (reason, chat_id),
-    ) as cur:
-        return max(0, cur.rowcount)
-
-
 async def counts_since(conn: aiosqlite.Connection, since: float) -> dict[str, int]:
     """Rows per status: sent/failed/dropped since a time, and everything pending."""
     finished = await rows(
