@@ -184,7 +184,7 @@ async def test_storage_reads_and_transactions_mix_on_a_shared_connection(tmp_pat
                 await other.execute("COMMIT")
             else:
                 await other.execute("UPDATE chats SET title = ? WHERE id = 2", (str(n),))
-            await asyncio.sleep(0)
+            await asyncio.sleep(0.001)  # leave the lock free now and then
 
     async def reader(chat_id: int) -> None:
         for _ in range(10):
