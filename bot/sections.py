@@ -63,13 +63,17 @@ def from_toml(data: Mapping[str, Any], site_url: str) -> tuple[Section, ...]:
             feeds = [feeds]
         if not isinstance(feeds, list) or not feeds:
             raise ConfigError(f"section {slug!r} needs at least one feed URL")
+        try:
+            order = int(entry.get("order", len(base) + index))
+        except (TypeError, ValueError):
+            raise ConfigError(f"section {slug!r}: order must be a whole number") from None
         result[slug] = Section(
             slug=slug,
             name=name,
             feeds=tuple(str(f) for f in feeds),
             emoji=str(entry.get("emoji", "")),
             parent=(str(entry["parent"]) if entry.get("parent") else None),
-            order=int(entry.get("order", len(base) + index)),
+            order=order,
             hidden=bool(entry.get("hidden", False)),
         )
     unknown = [s.slug for s in result.values() if s.parent and s.parent not in result]

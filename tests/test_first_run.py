@@ -61,6 +61,7 @@ async def newsbot(env: dict[str, str], *args: str) -> tuple[int, str, str]:
         ("# sections\nmode = 'replace'\n", "has no [[section]] tables"),
         ("[[section]]\nname = 'No slug'\n", "needs a slug"),
         ("[[section\n", "Expected"),
+        ("[[section]]\nslug = 'a'\norder = 'first'\n", "order must be a whole number"),
     ],
 )
 def test_an_empty_or_invalid_sections_file_is_an_error_naming_it(
