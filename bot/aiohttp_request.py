@@ -6,8 +6,6 @@ import functools
 from urllib.parse import quote_plus
 
 import aiohttp
-from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
-from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -25,8 +23,18 @@ def _form(parameters: dict[str, str]) -> str:
     return "&".join(f"{_quoted(k)}={_quoted(v)}" for k, v in parameters.items())
 
 
-def _pick(value: ODVInput[float], default: float | None) -> float | None:
-    return default if isinstance(value, DefaultValue) else value
+# PTB's documented way to tell "not passed" from an explicit None: BaseRequest.DEFAULT_NONE.
+# Timeout parameters are typed `object` because PTB's own alias for "float, None or that
+# sentinel" lives in a private module; a wider parameter type is still a valid override.
+_NOT_PASSED = BaseRequest.DEFAULT_NONE
+
+
+def _pick(value: object, default: float | None) -> float | None:
+    if value is _NOT_PASSED:
+        return default
+    if value is None or isinstance(value, int | float):
+        return value
+    raise TypeError(f"a timeout is a number of seconds or None, got {value!r}")
 
 
 class AiohttpRequest(BaseRequest):
@@ -75,17 +83,15 @@ class AiohttpRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = DEFAULT_NONE,
-        write_timeout: ODVInput[float] = DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+        read_timeout: object = _NOT_PASSED,
+        write_timeout: object = _NOT_PASSED,
+        connect_timeout: object = _NOT_PASSED,
+        pool_timeout: object = _NOT_PASSED,
     ) -> tuple[int, bytes]:
         if self._session is None or self._session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
         timeout = self._default
-        if not all(
-            isinstance(t, DefaultValue) for t in (read_timeout, connect_timeout, pool_timeout)
-        ):
+        if any(t is not _NOT_PASSED for t in (read_timeout, connect_timeout, pool_timeout)):
             timeout = self._timeout(
                 _pick(read_timeout, self._read),
                 _pick(connect_timeout, self._connect),

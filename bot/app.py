@@ -109,13 +109,6 @@ def build(settings: Settings) -> AnyApplication:
         group=1,
     )
     application.add_error_handler(errors.on_error)
-    assert application.job_queue is not None
-    application.job_queue.run_repeating(
-        retention.prune_job,
-        interval=retention.INTERVAL,
-        first=retention.FIRST_RUN,
-        name="retention",
-    )
     return application
 
 
@@ -135,6 +128,7 @@ async def startup(application: AnyApplication, settings: Settings) -> Runtime:
     # Named, so /healthz reports it as "poller" rather than "Task-5".
     poller = ingest.poll_forever(rt, functools.partial(hand_over, rt))
     rt.tasks.append(asyncio.create_task(poller, name="poller"))
+    rt.tasks.append(asyncio.create_task(retention.prune_forever(rt), name="retention"))
     if settings.metrics_port is not None:
         rt.tasks.append(await health.start(application))
     return rt

@@ -9,7 +9,7 @@ import asyncio
 import re
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -83,18 +83,32 @@ def feed_verdict(section: Section, result: FetchResult) -> Check:
 
 
 async def check_database(settings: Settings) -> Check:
-    """Open (and migrate) the database the bot would use."""
+    """Read the database the bot would use, read-only: a check never creates or migrates it."""
+    path = settings.database
+    if not path.exists():
+        return Check(
+            "database",
+            True,
+            f"{path} does not exist yet; `newsbot run` or `newsbot poll --once` creates it",
+        )
     try:
-        conn = await db.connect(settings.database)
+        conn = await db.connect_read_only(path)
     except db.SchemaTooNew as exc:
         return Check("database", False, str(exc))
     except (sqlite3.Error, OSError) as exc:
-        return Check("database", False, f"cannot open {settings.database}: {exc}")
+        return Check("database", False, f"cannot open {path}: {exc}")
     try:
         version = await db.schema_version(conn)
     finally:
         await conn.close()
-    return Check("database", True, f"schema version {version} ({settings.database})")
+    if version < db.latest_version():
+        return Check(
+            "database",
+            True,
+            f"schema version {version} ({path}); `newsbot run` will migrate it to "
+            f"{db.latest_version()}",
+        )
+    return Check("database", True, f"schema version {version} ({path})")
 
 
 def _duration(seconds: float) -> str:
@@ -107,34 +121,62 @@ def _duration(seconds: float) -> str:
 
 def health_detail(state: feeds.FeedState, now: float) -> str:
     """One line on how the poll loop last fared with a feed."""
+    return f"{state.url}: {_history(state, now)}"
+
+
+def _history(state: feeds.FeedState, now: float) -> str:
     if state.last_fetch_at is None:
-        return f"{state.url}: not polled yet"
+        return "not polled yet"
     success = (
         f"last success {_duration(now - state.last_success_at)} ago"
         if state.last_success_at
         else "never fetched successfully"
     )
     if not state.failures:
-        return f"{state.url}: {success}"
+        return success
     retry = max(0.0, state.next_fetch_at - now)
     return (
-        f"{state.url}: {state.failures} failure(s) in a row, last error: {state.last_error}; "
+        f"{state.failures} failure(s) in a row, last error: {state.last_error}; "
         f"{success}; next try in {_duration(retry)}"
     )
 
 
-async def check_poll_health(settings: Settings) -> list[Check]:
-    """What the poll loop last saw of each feed, failing feeds first."""
+def with_poll_history(live: Check, state: feeds.FeedState | None, now: float) -> Check:
+    """A feed's live check and what the poll loop last saw of it, as one line per feed."""
+    if state is None or state.last_fetch_at is None:
+        return live
+    return Check(
+        live.name,
+        live.ok and state.failures == 0,
+        f"{live.detail}; poll loop: {_history(state, now)}",
+    )
+
+
+async def poll_states(settings: Settings) -> list[feeds.FeedState]:
+    """What the poll loop last saw of each feed, failing feeds first (read-only)."""
+    if not settings.database.exists():
+        return []
     try:
-        conn = await db.connect(settings.database)
+        conn = await db.connect_read_only(settings.database)
     except (db.SchemaTooNew, sqlite3.Error, OSError):
         return []  # check_database has reported it already
     try:
-        states = await feeds.health(conn)
+        if await db.schema_version(conn) < 1:
+            return []
+        return await feeds.health(conn)
     finally:
         await conn.close()
-    now = time.time()
-    return [Check(f"poll {s.section}", s.failures == 0, health_detail(s, now)) for s in states]
+
+
+def poll_health(
+    states: Sequence[feeds.FeedState], skip: Collection[str], now: float
+) -> list[Check]:
+    """A line for each polled feed whose URL is not in `skip` (those get a feed line)."""
+    return [
+        Check(f"poll {s.section}", s.failures == 0, health_detail(s, now))
+        for s in states
+        if s.url not in skip
+    ]
 
 
 async def check_bot_api(settings: Settings) -> Check:
@@ -172,6 +214,13 @@ async def run_checks(env: Mapping[str, str] | None = None) -> list[Check]:
         catalogue = sections.load(settings.site_url, settings.sections_file)
     except ConfigError as exc:
         return [Check("config", False, str(exc))]
+    # Each section's first feed is fetched live, and what the poll loop saw of it joins that
+    # line: a failing feed is listed once, not once as polled and once as fetched.
+    with_feeds = [s for s in catalogue if s.feeds]
+    database = await check_database(settings)
+    states = await poll_states(settings) if database.ok else []
+    by_url = {s.url: s for s in states}
+    now = time.time()
     checks = [
         Check(
             "config",
@@ -179,11 +228,15 @@ async def run_checks(env: Mapping[str, str] | None = None) -> list[Check]:
             f"site {settings.site_url}, {len(catalogue)} sections, "
             f"poll every {settings.poll_interval:g} s",
         ),
-        await check_database(settings),
-        *await check_poll_health(settings),
+        database,
+        *poll_health(states, {s.feeds[0] for s in with_feeds}, now),
         await check_bot_api(settings),
     ]
-    return checks + await check_feeds(settings, catalogue)
+    fetched = await check_feeds(settings, catalogue)
+    return checks + [
+        with_poll_history(c, by_url.get(s.feeds[0]), now)
+        for s, c in zip(with_feeds, fetched, strict=True)
+    ]
 
 
 def report(checks: Sequence[Check], out: TextIO) -> int:

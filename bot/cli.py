@@ -20,6 +20,8 @@ from storage.db import SchemaTooNew
 def _run(args: argparse.Namespace) -> int:
     settings = config.load()
     settings.require_token()
+    # A bad sections file is the operator's to fix, and says so before any network round trip.
+    sections.load(settings.site_url, settings.sections_file)
     logs.setup(settings.log_format, token=settings.token)
     from bot import app
 

@@ -17,6 +17,16 @@ TOKEN_HELP = (
     "(send /newbot), copy the token it gives you and run: export TELEGRAM_BOT_TOKEN=<token>"
 )
 
+# @BotFather's tokens: the bot's numeric id, a colon, then a secret of letters, digits, - and _.
+_TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
+TOKEN_MALFORMED = (
+    "TELEGRAM_BOT_TOKEN is malformed: a bot token is the bot's numeric id, a colon and a secret "
+    "(like 123456789:AAH...); copy it again from @BotFather (/mybots -> API Token)"
+)
+# Telegram's own servers deliver webhooks over HTTPS only; a local Bot API server
+# (`telegram-bot-api --local`, reached through TELEGRAM_BASE_URL) also accepts plain HTTP.
+TELEGRAM_CLOUD_HOST = "api.telegram.org"
+
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message says which and how to fix it."""
@@ -54,6 +64,8 @@ class Settings:
         """The bot token, or a ConfigError that says how to get one."""
         if not self.token:
             raise ConfigError(TOKEN_HELP)
+        if not _TOKEN_SHAPE.fullmatch(self.token):
+            raise ConfigError(TOKEN_MALFORMED)  # never the value itself: it may be a real secret
         return self.token
 
     @property
@@ -153,9 +165,18 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     assert retention is not None
     delivery_retention = _integer(env, "NEWSBOT_DELIVERY_RETENTION_DAYS", 30, 1, 36500)
     assert delivery_retention is not None
+    base_url = _url(env, "TELEGRAM_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL
+    webhook_url = _url(env, "NEWSBOT_WEBHOOK_URL", None)
+    cloud = urlsplit(base_url).hostname == TELEGRAM_CLOUD_HOST
+    if webhook_url and cloud and urlsplit(webhook_url).scheme != "https":
+        raise ConfigError(
+            f"NEWSBOT_WEBHOOK_URL must be an https:// URL, got {webhook_url!r}: Telegram "
+            "delivers webhooks over HTTPS only (plain http:// works only with a local Bot "
+            "API server set as TELEGRAM_BASE_URL)"
+        )
     return Settings(
         token=env.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
-        base_url=_url(env, "TELEGRAM_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL,
+        base_url=base_url,
         site_url=_url(env, "NEWSBOT_SITE_URL", DEFAULT_SITE_URL) or DEFAULT_SITE_URL,
         database=Path(env.get("NEWSBOT_DATABASE", "").strip() or "newsbot.db"),
         poll_interval=_number(env, "NEWSBOT_POLL_INTERVAL", 120.0, 1.0),
@@ -163,7 +184,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         admin_ids=_admin_ids(env),
         rate_limit=_number(env, "NEWSBOT_RATE_LIMIT", 25.0, 0.1),
         paid_broadcast=_flag(env, "NEWSBOT_PAID_BROADCAST"),
-        webhook_url=_url(env, "NEWSBOT_WEBHOOK_URL", None),
+        webhook_url=webhook_url,
         listen=env.get("NEWSBOT_LISTEN", "").strip() or "0.0.0.0",
         port=port,
         metrics_port=_integer(env, "NEWSBOT_METRICS_PORT", None, 1, 65535),

@@ -84,18 +84,6 @@ class Subscription:
 
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
-    """One message owed to one chat: an article push or a broadcast."""
-
-    id: int
-    chat_id: int
-    thread_id: int
-    article_id: int | None
-    broadcast_id: int | None
-    attempts: int = 0
-
-
-@dataclass(frozen=True, slots=True)
 class Follow:
     """A chat (or forum topic) following a topic: folded words that must all appear."""
 

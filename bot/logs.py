@@ -95,7 +95,6 @@ def setup(log_format: str = "text", level: int = logging.INFO, token: str | None
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def event(

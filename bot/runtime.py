@@ -1,4 +1,4 @@
-"""What every handler and job needs, kept in `application.bot_data` under one key."""
+"""What every handler and task needs, kept in `application.bot_data` under one key."""
 
 from __future__ import annotations
 

@@ -47,36 +47,38 @@ def from_toml(data: Mapping[str, Any], site_url: str) -> tuple[Section, ...]:
     """Sections from parsed TOML: [[section]] tables; `mode = "extend"` keeps the built-in."""
     mode = data.get("mode", "replace")
     if mode not in ("replace", "extend"):
-        raise ConfigError(f"sections file: mode must be 'replace' or 'extend', got {mode!r}")
+        raise ConfigError(f"mode must be 'replace' or 'extend', got {mode!r}")
     entries = data.get("section", [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ConfigError("sections file: expected [[section]] tables")
+        raise ConfigError("expected [[section]] tables")
     base = {s.slug: s for s in builtin(site_url)} if mode == "extend" else {}
     result = dict(base)
     for index, entry in enumerate(entries, start=1):
         slug = str(entry.get("slug", "")).strip().lower()
         if not slug or len(slug.encode()) > 40 or not all(c.isalnum() or c in "-_" for c in slug):
-            raise ConfigError(
-                f"sections file: section #{index} needs a slug of letters, digits, '-'"
-            )
+            raise ConfigError(f"section #{index} needs a slug of letters, digits, '-'")
         name = str(entry.get("name", "")).strip() or slug
         feeds = entry.get("feeds", entry.get("feed", feed_url(site_url, slug)))
         if isinstance(feeds, str):
             feeds = [feeds]
         if not isinstance(feeds, list) or not feeds:
-            raise ConfigError(f"sections file: section {slug!r} needs at least one feed URL")
+            raise ConfigError(f"section {slug!r} needs at least one feed URL")
+        try:
+            order = int(entry.get("order", len(base) + index))
+        except (TypeError, ValueError):
+            raise ConfigError(f"section {slug!r}: order must be a whole number") from None
         result[slug] = Section(
             slug=slug,
             name=name,
             feeds=tuple(str(f) for f in feeds),
             emoji=str(entry.get("emoji", "")),
             parent=(str(entry["parent"]) if entry.get("parent") else None),
-            order=int(entry.get("order", len(base) + index)),
+            order=order,
             hidden=bool(entry.get("hidden", False)),
         )
     unknown = [s.slug for s in result.values() if s.parent and s.parent not in result]
     if unknown:
-        raise ConfigError(f"sections file: unknown parent for {', '.join(unknown)}")
+        raise ConfigError(f"unknown parent for {', '.join(unknown)}")
     return ordered(result.values())
 
 
@@ -95,8 +97,16 @@ def load(site_url: str, sections_file: Path | None) -> tuple[Section, ...]:
     """The effective catalogue for these settings."""
     if sections_file is None:
         return builtin(site_url)
+    where = f"NEWSBOT_SECTIONS_FILE {str(sections_file)!r}"
     try:
         data = tomllib.loads(sections_file.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"NEWSBOT_SECTIONS_FILE {str(sections_file)!r}: {exc}") from None
-    return from_toml(data, site_url)
+        catalogue = from_toml(data, site_url)
+    except (OSError, tomllib.TOMLDecodeError, ConfigError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    if not catalogue:
+        # What `newsbot sections --discover > FILE` leaves behind when discovery fails.
+        raise ConfigError(
+            f"{where} has no [[section]] tables (is it empty?); write its sections again, "
+            "e.g. `newsbot sections --discover > FILE`, or unset it for the built-in catalogue"
+        )
+    return catalogue

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import aiosqlite
 
 from bot.domain import Article
-from storage.db import transaction
+from storage.db import row, rows, transaction
 from storage.text import fold
 
 # The columns `from_rows` reads, in its order; select them FROM articles a.
@@ -61,29 +61,30 @@ async def by_keys(conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, 
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
         marks = ",".join("?" * len(chunk))
-        async with conn.execute(
+        for r in await rows(
+            conn,
             "SELECT a.key, a.id, a.announced, a.title, a.summary, a.url, a.first_seen_at, "
             "group_concat(s.section, char(31)) FROM articles a "
             "LEFT JOIN article_sections s ON s.article_id = a.id "
             f"WHERE a.key IN ({marks}) GROUP BY a.id",
             chunk,
-        ) as cur:
-            async for row in cur:
-                found[row[0]] = Stored(
-                    id=row[1],
-                    announced=bool(row[2]),
-                    sections=frozenset(row[7].split("\x1f")) if row[7] else frozenset(),
-                    title=row[3],
-                    summary=row[4],
-                    url=row[5],
-                    first_seen_at=row[6],
-                )
+        ):
+            found[r[0]] = Stored(
+                id=r[1],
+                announced=bool(r[2]),
+                sections=frozenset(r[7].split("\x1f")) if r[7] else frozenset(),
+                title=r[3],
+                summary=r[4],
+                url=r[5],
+                first_seen_at=r[6],
+            )
     return found
 
 
 async def _upsert(conn: aiosqlite.Connection, write: Write, now: int) -> Article:
     a = write.article
-    async with conn.execute(
+    stored_row = await row(
+        conn,
         "INSERT INTO articles (key, url, title, summary, author, published_at, image_url, "
         "word_count, first_seen_at, updated_at, announced) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -108,10 +109,9 @@ async def _upsert(conn: aiosqlite.Connection, write: Write, now: int) -> Article
             now,
             int(write.announced),
         ),
-    ) as cur:
-        row = await cur.fetchone()
-    assert row is not None
-    article_id = int(row[0])
+    )
+    assert stored_row is not None
+    article_id = int(stored_row[0])
     await conn.executemany(
         "INSERT OR IGNORE INTO article_sections (article_id, section) VALUES (?, ?)",
         [(article_id, s) for s in a.sections],
@@ -122,11 +122,11 @@ async def _upsert(conn: aiosqlite.Connection, write: Write, now: int) -> Article
         url=a.url,
         title=a.title,
         summary=a.summary,
-        author=row[1],
-        published=datetime.fromtimestamp(row[2], UTC),
-        image_url=row[3],
+        author=stored_row[1],
+        published=datetime.fromtimestamp(stored_row[2], UTC),
+        image_url=stored_row[3],
         sections=sections,
-        word_count=row[4],
+        word_count=stored_row[4],
         id=article_id,
     )
     await conn.execute("DELETE FROM articles_fts WHERE rowid = ?", (article_id,))
@@ -161,15 +161,15 @@ async def _sections_of(conn: aiosqlite.Connection, ids: Sequence[int]) -> dict[i
     if not ids:
         return by_article
     marks = ",".join("?" * len(ids))
-    async with conn.execute(
+    for article_id, section in await rows(
+        conn,
         # Catalogue order, so an article's first section is the one the menu shows first.
         "SELECT x.article_id, x.section FROM article_sections x "
         f"LEFT JOIN sections s ON s.slug = x.section WHERE x.article_id IN ({marks}) "
         "ORDER BY s.position IS NULL, s.position, x.section",
         ids,
-    ) as cur:
-        for article_id, section in await cur.fetchall():
-            by_article[article_id].append(section)
+    ):
+        by_article[article_id].append(section)
     return by_article
 
 
@@ -195,11 +195,9 @@ async def from_rows(conn: aiosqlite.Connection, rows: Sequence[aiosqlite.Row]) -
 
 async def get(conn: aiosqlite.Connection, article_id: int) -> Article | None:
     """One stored article by id."""
-    async with conn.execute(
-        f"SELECT {COLUMNS} FROM articles a WHERE a.id = ?", (article_id,)
-    ) as cur:
-        rows = list(await cur.fetchall())
-    found = await from_rows(conn, rows)
+    found = await from_rows(
+        conn, await rows(conn, f"SELECT {COLUMNS} FROM articles a WHERE a.id = ?", (article_id,))
+    )
     return found[0] if found else None
 
 
@@ -221,13 +219,10 @@ async def latest(
             "ORDER BY a.published_at DESC, a.id DESC LIMIT ?"
         )
         params = (*wanted, n)
-    async with conn.execute(sql, params) as cur:
-        rows = list(await cur.fetchall())
-    return await from_rows(conn, rows)
+    return await from_rows(conn, await rows(conn, sql, params))
 
 
 async def count(conn: aiosqlite.Connection) -> int:
     """How many articles are stored."""
-    async with conn.execute("SELECT count(*) FROM articles") as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    found = await row(conn, "SELECT count(*) FROM articles")
+    return int(found[0]) if found else 0

@@ -7,6 +7,7 @@ import time
 import aiosqlite
 
 from storage import db, deliveries
+from storage.db import row
 
 
 async def create(conn: aiosqlite.Connection, text: str, created_by: int) -> int:
@@ -21,16 +22,14 @@ async def create(conn: aiosqlite.Connection, text: str, created_by: int) -> int:
 
 async def text(conn: aiosqlite.Connection, broadcast_id: int) -> str | None:
     """The announcement's text, None if unknown."""
-    async with conn.execute("SELECT text FROM broadcasts WHERE id = ?", (broadcast_id,)) as cur:
-        row = await cur.fetchone()
-    return str(row[0]) if row else None
+    found = await row(conn, "SELECT text FROM broadcasts WHERE id = ?", (broadcast_id,))
+    return str(found[0]) if found else None
 
 
 async def audience(conn: aiosqlite.Connection) -> int:
     """How many chats a broadcast would reach now (every active chat)."""
-    async with conn.execute("SELECT COUNT(*) FROM chats WHERE active = 1") as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    found = await row(conn, "SELECT COUNT(*) FROM chats WHERE active = 1")
+    return int(found[0]) if found else 0
 
 
 async def publish(conn: aiosqlite.Connection, text: str, created_by: int) -> tuple[int, int]:

@@ -10,7 +10,7 @@ from typing import Any
 import aiosqlite
 
 from bot.domain import Chat, ChatKind, ChatSettings
-from storage.db import transaction
+from storage.db import row, transaction
 
 _SETTING_COLUMNS = tuple(f.name for f in fields(ChatSettings))
 
@@ -69,9 +69,8 @@ async def ensure(
 
 async def get(conn: aiosqlite.Connection, chat_id: int) -> Chat | None:
     """The stored chat, or None."""
-    async with conn.execute("SELECT * FROM chats WHERE id = ?", (chat_id,)) as cur:
-        row = await cur.fetchone()
-    return _chat(row) if row else None
+    found = await row(conn, "SELECT * FROM chats WHERE id = ?", (chat_id,))
+    return _chat(found) if found else None
 
 
 async def update_settings(conn: aiosqlite.Connection, chat_id: int, settings: ChatSettings) -> None:
@@ -116,12 +115,9 @@ async def migrate(conn: aiosqlite.Connection, old_id: int, new_id: int) -> bool:
     # ON UPDATE CASCADE carries subscriptions, follows and deliveries along; an existing row for
     # the new id (the bot already saw the supergroup) is merged into by deleting it first.
     async with transaction(conn):
-        async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (old_id,)) as cur:
-            if await cur.fetchone() is None:
-                return False
-        async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (new_id,)) as cur:
-            exists = await cur.fetchone() is not None
-        if exists:
+        if await row(conn, "SELECT 1 FROM chats WHERE id = ?", (old_id,)) is None:
+            return False
+        if await row(conn, "SELECT 1 FROM chats WHERE id = ?", (new_id,)) is not None:
             await conn.execute("DELETE FROM chats WHERE id = ?", (new_id,))
         await conn.execute(
             "UPDATE chats SET id = ?, kind = 'supergroup', updated_at = ? WHERE id = ?",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -36,6 +36,34 @@ def latest_version() -> int:
     return migrations()[-1][0]
 
 
+def _read_only(path: str | Path) -> str:
+    # mode=ro: a missing file is an error instead of a new empty database.
+    return f"{Path(path).absolute().as_uri()}?mode=ro"
+
+
+async def connect_read_only(path: str | Path) -> aiosqlite.Connection:
+    """Open an existing database for reading only: never created, migrated or written."""
+    conn = await aiosqlite.connect(_read_only(path), uri=True, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    try:
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        refuse_newer(await schema_version(conn))
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+def refuse_newer(version: int) -> None:
+    """SchemaTooNew if a database at `version` was written by a newer newsbot."""
+    newest = latest_version()
+    if version > newest:
+        raise SchemaTooNew(
+            f"the database has schema version {version}, but this newsbot only knows up to "
+            f"{newest}; upgrade newsbot or point NEWSBOT_DATABASE at another file"
+        )
+
+
 async def connect(path: str | Path) -> aiosqlite.Connection:
     """Open the database, set pragmas and apply pending migrations."""
     if str(path) != ":memory:":
@@ -55,27 +83,41 @@ async def connect(path: str | Path) -> aiosqlite.Connection:
     return conn
 
 
+Params = Iterable[Any] | Mapping[str, Any]
+
+
+async def rows(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+    """Every row of a query, read in ONE trip through the connection's thread.
+
+    `async with conn.execute(...) as cur: await cur.fetchall()` takes two trips, and between
+    them the query stays open on the shared connection while other coroutines' statements run.
+    A BEGIN IMMEDIATE meeting such an open read fails at once (SQLITE_BUSY or
+    SQLITE_BUSY_SNAPSHOT, no busy handler) whenever another connection writes or has written.
+    Every read in storage/ goes through here, so no read is ever left open.
+    """
+    return list(await conn.execute_fetchall(sql, params))
+
+
+async def row(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+    """The first row of a query (None if none), read in one trip (see rows)."""
+    found = await rows(conn, sql, params)
+    return found[0] if found else None
+
+
 async def schema_version(conn: aiosqlite.Connection) -> int:
     """The version recorded in the database, 0 for a new file."""
-    async with conn.execute(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name='schema_version'"
-    ) as cur:
-        if await cur.fetchone() is None:
-            return 0
-    async with conn.execute("SELECT MAX(version) FROM schema_version") as cur:
-        row = await cur.fetchone()
-    return int(row[0] or 0) if row else 0
+    if not await rows(
+        conn, "SELECT name FROM sqlite_master WHERE type='table' AND name='schema_version'"
+    ):
+        return 0
+    found = await row(conn, "SELECT MAX(version) FROM schema_version")
+    return int(found[0] or 0) if found else 0
 
 
 async def migrate(conn: aiosqlite.Connection) -> list[int]:
     """Apply the migrations the database lacks, each in its own transaction; return them."""
     current = await schema_version(conn)
-    newest = latest_version()
-    if current > newest:
-        raise SchemaTooNew(
-            f"the database has schema version {current}, but this newsbot only knows up to "
-            f"{newest}; upgrade newsbot or point NEWSBOT_DATABASE at another file"
-        )
+    refuse_newer(current)
     applied = []
     for version, sql in migrations():
         if version <= current:
@@ -106,32 +148,18 @@ _locks: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = weakref.
 
 @asynccontextmanager
 async def transaction(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; one at a time per connection."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; one at a time per connection.
+
+    BEGIN waits out other connections' writers through busy_timeout. It never meets a read of
+    its own connection left open (which SQLite would refuse at once, no busy handler): every
+    read in storage/ is one trip (`rows`, `row`), tested in tests/test_storage_db.py.
+    """
     lock = _locks.setdefault(conn, asyncio.Lock())
     async with lock:
-        await _begin(conn)
+        await conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
         except BaseException:
             await conn.execute("ROLLBACK")
             raise
         await conn.execute("COMMIT")
-
-
-async def _begin(conn: aiosqlite.Connection) -> None:
-    # Another coroutine's query on this shared connection may still be open (between its execute
-    # and its fetch). Upgrading that read to a write, SQLite never calls the busy handler: it
-    # refuses at once with SQLITE_BUSY while another connection writes (waiting could deadlock)
-    # or SQLITE_BUSY_SNAPSHOT once that one has committed. The query ends within a step or two,
-    # after which BEGIN succeeds; a BEGIN that itself waited out busy_timeout is past the deadline.
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            await conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as exc:
-            busy = exc.sqlite_errorname in ("SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT")
-            if not busy or loop.time() > deadline:
-                raise
-        await asyncio.sleep(0.005)

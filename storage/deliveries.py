@@ -10,6 +10,7 @@ import aiosqlite
 
 from bot.domain import ChatKind, ChatSettings
 from storage import chats
+from storage.db import row, rows
 
 # One statement per article: every active destination subscribed to any of its sections, once
 # (DISTINCT + UNIQUE), skipping subscriptions made after the article was first seen.
@@ -76,30 +77,30 @@ async def due(
     conn: aiosqlite.Connection, now: float, after_id: int = 0, limit: int = 500
 ) -> list[Pending]:
     """Pending rows allowed at `now`, in enqueue order, starting after `after_id`."""
-    async with conn.execute(_DUE, (after_id, int(now), limit)) as cur:
-        return [_pending(r) for r in await cur.fetchall()]
+    return [_pending(r) for r in await rows(conn, _DUE, (after_id, int(now), limit))]
 
 
 async def next_due(conn: aiosqlite.Connection, after: float) -> int | None:
     """The earliest `not_before` after `after` among pending rows (unix seconds), if any."""
-    async with conn.execute(
+    found = await row(
+        conn,
         "SELECT MIN(not_before) FROM deliveries WHERE status = 'pending' AND not_before > ?",
         (int(after),),
-    ) as cur:
-        row = await cur.fetchone()
-    return None if row is None or row[0] is None else int(row[0])
+    )
+    return None if found is None or found[0] is None else int(found[0])
 
 
 async def digest_rows(
     conn: aiosqlite.Connection, chat_id: int, thread_id: int, queued_before: float
 ) -> list[tuple[int, int]]:
     """(row id, article id) of a destination's pending article rows queued before a time."""
-    async with conn.execute(
+    found = await rows(
+        conn,
         "SELECT id, article_id FROM deliveries WHERE status = 'pending' AND chat_id = ? "
         "AND thread_id = ? AND article_id IS NOT NULL AND created_at < ? ORDER BY id",
         (chat_id, thread_id, int(queued_before)),
-    ) as cur:
-        return [(r[0], r[1]) for r in await cur.fetchall()]
+    )
+    return [(r[0], r[1]) for r in found]
 
 
 async def mark_sent(
@@ -163,25 +164,15 @@ async def drop_topic(conn: aiosqlite.Connection, chat_id: int, thread_id: int, r
         return max(0, cur.rowcount)
 
 
-async def drop_for_chat(conn: aiosqlite.Connection, chat_id: int, reason: str) -> int:
-    """Drop everything a chat was still owed."""
-    async with conn.execute(
-        "UPDATE deliveries SET status = 'dropped', error = ? "
-        "WHERE chat_id = ? AND status = 'pending'",
-        (reason, chat_id),
-    ) as cur:
-        return max(0, cur.rowcount)
-
-
 async def counts_since(conn: aiosqlite.Connection, since: float) -> dict[str, int]:
     """Rows per status: sent/failed/dropped since a time, and everything pending."""
-    async with conn.execute(
+    finished = await rows(
+        conn,
         "SELECT status, COUNT(*) FROM deliveries WHERE status != 'pending' AND sent_at >= ? "
         "GROUP BY status",
         (int(since),),
-    ) as cur:
-        result = {r[0]: r[1] for r in await cur.fetchall()}
-    async with conn.execute("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'") as cur:
-        row = await cur.fetchone()
-    result["pending"] = int(row[0]) if row else 0
+    )
+    result = {r[0]: r[1] for r in finished}
+    pending = await row(conn, "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'")
+    result["pending"] = int(pending[0]) if pending else 0
     return result

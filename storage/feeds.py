@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.db import transaction
+from storage.db import rows, transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +59,7 @@ async def ensure(conn: aiosqlite.Connection, feeds: Iterable[tuple[str, str]]) -
 
 async def all_states(conn: aiosqlite.Connection) -> dict[str, FeedState]:
     """Every feed's state by URL."""
-    async with conn.execute(f"SELECT {_COLUMNS} FROM feeds") as cur:
-        return {row[0]: _state(row) for row in await cur.fetchall()}
+    return {r[0]: _state(r) for r in await rows(conn, f"SELECT {_COLUMNS} FROM feeds")}
 
 
 async def save(conn: aiosqlite.Connection, states: Sequence[FeedState]) -> None:

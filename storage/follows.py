@@ -9,37 +9,37 @@ from typing import Literal
 import aiosqlite
 
 from bot.domain import Follow
-from storage.db import transaction
+from storage.db import row, rows, transaction
 
 AddResult = Literal["added", "exists", "full"]
 
 
 async def list_for_chat(conn: aiosqlite.Connection, chat_id: int) -> list[Follow]:
     """All topics a chat follows, any forum topic, oldest first."""
-    async with conn.execute(
+    found = await rows(
+        conn,
         "SELECT chat_id, query, thread_id FROM follows WHERE chat_id = ? "
         "ORDER BY thread_id, created_at, query",
         (chat_id,),
-    ) as cur:
-        return [Follow(r[0], r[1], r[2]) for r in await cur.fetchall()]
+    )
+    return [Follow(r[0], r[1], r[2]) for r in found]
 
 
 async def count(conn: aiosqlite.Connection, chat_id: int) -> int:
     """How many topics a chat follows, over all its forum topics."""
-    async with conn.execute("SELECT COUNT(*) FROM follows WHERE chat_id = ?", (chat_id,)) as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    found = await row(conn, "SELECT COUNT(*) FROM follows WHERE chat_id = ?", (chat_id,))
+    return int(found[0]) if found else 0
 
 
 async def add(conn: aiosqlite.Connection, follow: Follow, *, limit: int) -> AddResult:
     """Follow a topic unless the chat already follows it or already follows `limit` topics."""
     async with transaction(conn):
-        async with conn.execute(
+        if await row(
+            conn,
             "SELECT 1 FROM follows WHERE chat_id = ? AND thread_id = ? AND query = ?",
             (follow.chat_id, follow.thread_id, follow.query),
-        ) as cur:
-            if await cur.fetchone() is not None:
-                return "exists"
+        ):
+            return "exists"
         if await count(conn, follow.chat_id) >= limit:
             return "full"
         await conn.execute(
@@ -70,11 +70,12 @@ async def remove_all(conn: aiosqlite.Connection, chat_id: int, thread_id: int = 
 
 async def active(conn: aiosqlite.Connection) -> list[Follow]:
     """Every followed topic of a chat the bot still sends to."""
-    async with conn.execute(
+    found = await rows(
+        conn,
         "SELECT f.chat_id, f.query, f.thread_id FROM follows f "
-        "JOIN chats c ON c.id = f.chat_id WHERE c.active = 1"
-    ) as cur:
-        return [Follow(r[0], r[1], r[2]) for r in await cur.fetchall()]
+        "JOIN chats c ON c.id = f.chat_id WHERE c.active = 1",
+    )
+    return [Follow(r[0], r[1], r[2]) for r in found]
 
 
 async def enqueue(conn: aiosqlite.Connection, article_id: int, matched: Iterable[Follow]) -> int:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.db import transaction
+from storage.db import rows, transaction
 
 DAY = 86_400
 # Small batches keep each write transaction short, so the bot's sends never wait on a prune.
@@ -46,8 +46,7 @@ async def _articles(conn: aiosqlite.Connection, cut: int) -> int:
     total = 0
     while True:
         async with transaction(conn):
-            async with conn.execute(_OLD_ARTICLES, {"cut": cut, "batch": BATCH}) as cur:
-                ids = [row[0] for row in await cur.fetchall()]
+            ids = [r[0] for r in await rows(conn, _OLD_ARTICLES, {"cut": cut, "batch": BATCH})]
             if not ids:
                 return total
             marks = ",".join("?" * len(ids))

@@ -9,6 +9,7 @@ import aiosqlite
 from bot.domain import Article
 from storage import articles
 from storage.articles import COLUMNS
+from storage.db import rows
 
 # bm25 column weights, in the order of articles_fts's columns: title, summary, author, sections.
 # A word in the headline says far more about an article than the same word in its summary.
@@ -66,6 +67,4 @@ async def find(
         )
         params += [match, *sections, match, max(WINDOW, offset + limit) - 1]
         params += [limit, offset]
-    async with conn.execute(sql, params) as cur:
-        rows = list(await cur.fetchall())
-    return await articles.from_rows(conn, rows)
+    return await articles.from_rows(conn, await rows(conn, sql, params))

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.db import row, rows
+
 STATUSES = ("pending", "sent", "failed", "dropped")
 
 
@@ -37,22 +39,18 @@ class Figures:
 
 
 async def _scalar(conn: aiosqlite.Connection, sql: str, *args: object) -> int:
-    async with conn.execute(sql, args) as cur:
-        row = await cur.fetchone()
-    return int(row[0] or 0) if row else 0
+    found = await row(conn, sql, args)
+    return int(found[0] or 0) if found else 0
 
 
 async def _per_section(conn: aiosqlite.Connection, sql: str) -> dict[str, int]:
-    async with conn.execute(sql) as cur:
-        return {row[0]: int(row[1]) for row in await cur.fetchall()}
+    return {r[0]: int(r[1]) for r in await rows(conn, sql)}
 
 
 async def last_success(conn: aiosqlite.Connection) -> dict[str, int | None]:
     """The newest successful poll of any feed of each section (None: never)."""
-    async with conn.execute(
-        "SELECT section, MAX(last_success_at) FROM feeds GROUP BY section"
-    ) as cur:
-        return {row[0]: row[1] for row in await cur.fetchall()}
+    found = await rows(conn, "SELECT section, MAX(last_success_at) FROM feeds GROUP BY section")
+    return {r[0]: r[1] for r in found}
 
 
 async def figures(conn: aiosqlite.Connection, now: int) -> Figures:
@@ -66,15 +64,18 @@ async def figures(conn: aiosqlite.Connection, now: int) -> Figures:
     articles = await _per_section(
         conn, "SELECT section, COUNT(*) FROM article_sections GROUP BY section"
     )
-    async with conn.execute(
+    feed_rows = await rows(
+        conn,
         "SELECT section, MAX(last_success_at), SUM(failures > 0), "
         "(SELECT f2.last_error FROM feeds f2 WHERE f2.section = f.section AND f2.failures > 0 "
         " ORDER BY f2.last_fetch_at DESC LIMIT 1) "
-        "FROM feeds f GROUP BY section"
-    ) as cur:
-        feeds = {row[0]: (row[1], int(row[2] or 0), row[3]) for row in await cur.fetchall()}
-    async with conn.execute("SELECT slug, name FROM sections ORDER BY position, slug") as cur:
-        names = [(row[0], row[1]) for row in await cur.fetchall()]
+        "FROM feeds f GROUP BY section",
+    )
+    feeds = {r[0]: (r[1], int(r[2] or 0), r[3]) for r in feed_rows}
+    names = [
+        (r[0], r[1])
+        for r in await rows(conn, "SELECT slug, name FROM sections ORDER BY position, slug")
+    ]
     deliveries = dict.fromkeys(STATUSES, 0)
     deliveries.update(
         await _per_section(conn, "SELECT status, COUNT(*) FROM deliveries GROUP BY status")

@@ -111,6 +111,6 @@ async def test_check_shows_each_feeds_poll_health(site: SiteDouble, tmp_path: Pa
     assert (await newsbot(env, "poll", "--once")).returncode == 1
     site.clear_faults()
     checks = {c.name: c for c in await check.run_checks(env)}
-    assert not checks["poll gender"].ok
-    assert "1 failure(s) in a row, last error: malformed feed" in checks["poll gender"].detail
-    assert checks["poll opinion"].ok and "last success" in checks["poll opinion"].detail
+    assert not checks["feed gender"].ok
+    assert "1 failure(s) in a row, last error: malformed feed" in checks["feed gender"].detail
+    assert checks["feed opinion"].ok and "last success" in checks["feed opinion"].detail

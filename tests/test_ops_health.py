@@ -136,6 +136,7 @@ async def test_healthz_and_metrics_served_by_the_running_bot(
         assert body["database"] == "ok"
         assert body["tasks"]["dispatcher"] == "running"
         assert body["tasks"]["poller"] == "running"
+        assert body["tasks"]["retention"] == "running"  # a named task, as the other two
         # The stored poll is ancient, but this process started just now: grace, not alarm.
         assert body["sections"]["news"] == {"last_success_at": 1700000000, "fresh": True}
 

@@ -14,7 +14,7 @@ from tests.doubles.botapi import BotApiDouble
 from tests.harness import run_bot, settings_for
 
 TOKEN = "123456789:AAH-secret_Part-ofThe-token-0123456789"
-NOISY = ("httpx", "httpcore", "telegram", "apscheduler", "tornado", "aiosqlite")
+NOISY = ("httpx", "httpcore", "telegram", "tornado", "aiosqlite")
 
 
 @pytest.fixture(autouse=True)

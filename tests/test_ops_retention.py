@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
+from bot import config
+from bot import retention as bot_retention
+from bot.runtime import Runtime
 from storage import db, retention
 from storage.retention import DAY
+from tests.reader_helpers import eventually
 
 NOW = 1_750_000_000
 
@@ -163,3 +170,34 @@ async def test_database_size_stays_bounded_under_steady_load(
     # while 8 windows of unpruned data would be several times larger.
     assert sizes[119] <= sizes[59] * 1.05, sizes
     assert sizes[119] < sizes[14] * 2, sizes
+
+
+async def test_the_retention_task_prunes_and_survives_a_failed_pass(
+    conn: aiosqlite.Connection, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The task beside the poller and dispatcher: a failed pass is logged, the next one prunes."""
+    now = int(time.time())
+    await add_article(conn, "old", now - 400 * DAY)
+    await add_article(conn, "new", now - DAY)
+    closed = await db.connect(tmp_path / "elsewhere.db")
+    await closed.close()
+    settings = config.load({"NEWSBOT_DATABASE": str(tmp_path / "newsbot.db")})
+    rt = Runtime(settings=settings, sections=(), db=closed)  # the first pass fails
+    task = asyncio.create_task(bot_retention.prune_forever(rt, first=0, interval=0.05))
+    try:
+
+        async def failed() -> bool:
+            return any(r.getMessage() == "retention pass failed" for r in caplog.records)
+
+        await eventually(failed)
+        rt.db = conn
+
+        async def pruned() -> bool:
+            return await keys(conn) == {"new"}
+
+        await eventually(pruned)
+        assert not task.done()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -100,7 +100,9 @@ async def test_all_none_and_done(app: AnyApplication, botapi: BotApiDouble) -> N
     assert (await tap(botapi, USER, picker, "s:all")).params["text"] == "Nothing to change"
     await quiet(botapi, since, "editMessageReplyMarkup")
 
+    since = len(botapi.calls)
     await tap(botapi, USER, picker, "s:none")
+    await edited(botapi, "editMessageReplyMarkup", since)  # the handler edits after answering
     assert await followed(app) == set()
     since = len(botapi.calls)
     assert (await tap(botapi, USER, picker, "s:none")).params["text"] == "Nothing to change"

@@ -29,7 +29,6 @@ from storage import broadcasts, deliveries, stats
 
 log = logging.getLogger(__name__)
 
-PREFIX = "b:"
 CONFIRM = "b:ok:"
 CANCEL = "b:no:"
 COMMANDS = ("stats", "broadcast")
