@@ -271,14 +271,24 @@ class Decider:
             return "absent"  # it answered, but with no feed: a 404, an HTML page, too big
         return "changed"
 
+    def all_down(self, results: Sequence[FetchResult]) -> bool:
+        """Whether a pass's answers, every one of them, say the site is down."""
+        return bool(results) and all(self.answer(r) == "down" for r in results)
+
     def site_blocked(self, site: FeedState, now: float, woken: bool) -> bool:
         """Whether the site is down and its back-off not yet over (a poke ends it)."""
         return site.failures > 0 and site.next_fetch_at > now and not woken
 
     def ask_site(self, site: FeedState, now: float, woken: bool) -> bool:
-        """Whether to ask the site-wide feed this pass (not while it is known absent)."""
-        absent = site.failures == 0 and site.last_error is not None
-        return not absent or site.next_fetch_at <= now or woken
+        """Whether to ask the site-wide feed: every pass while it works (or before it was
+        tried); once per `recheck` on a site without one, whose section feeds probe instead."""
+        if woken or site.last_fetch_at is None or site.initialized:
+            return True
+        return site.failures == 0 and site.next_fetch_at <= now
+
+    def site_up(self, site: FeedState) -> FeedState:
+        """A section feed answered for a site that was down: ask its site-wide feed next pass."""
+        return replace(site, failures=0, next_fetch_at=0)
 
     def site_down(
         self, site: FeedState, reason: str, now: float, retry_after: float | None = None
@@ -300,6 +310,7 @@ class Decider:
             site,
             etag=None,
             last_modified=None,
+            initialized=False,
             last_fetch_at=int(now),
             failures=0,
             last_error=reason,
@@ -548,7 +559,7 @@ class Pipeline:
                     return _skipped(states, urls, read.outcome)
         spoken = d.speaks_for_sections(site) and read is not None
         section_states = [states[u] for u in urls]
-        due = d.feeds_to_fetch(
+        chosen = d.feeds_to_fetch(
             section_states,
             placement.site_feeds,
             spoken=spoken,
@@ -556,9 +567,22 @@ class Pipeline:
             now=now,
             force=force,
         )
-        results = await asyncio.gather(*(self._get(s, d.validators(s, now, d.sweep)) for s in due))
+        # Without a working site-wide feed the section feeds are the probe: while the site is
+        # down one of them asks, and every one unanswered is the site down, not broken feeds.
+        probing = site is not None and not spoken and site.failures > 0 and not force
+        due = chosen[:1] if probing else chosen
+        results = await self._fetch_all(due, now)
+        if site is not None and not spoken and d.all_down(results):
+            site = self._site_down(site, results[0], now)
+            await feeds.save(self.conn, [site])
+            return _skipped(states, urls, FeedOutcome(SITE, site.url, "failed", site.last_error))
+        if site is not None and probing and due:
+            site = self._site_back(site, d.site_up(site))
+            due, results = chosen, [*results, *await self._fetch_all(chosen[1:], now)]
         outcomes: list[FeedOutcome] = []
-        new_states: list[FeedState] = [site] if site is not None and read is not None else []
+        new_states: list[FeedState] = (
+            [site] if site is not None and probe and site != states[probe] else []
+        )
         sightings: list[Sighting] = list(read.sightings) if read is not None else []
         for state, result in zip(due, results, strict=True):
             outcome, new_state, seen = self._read(state, result, now)
@@ -618,18 +642,8 @@ class Pipeline:
             state = self._site_back(site, d.not_modified(site, result, now))
             return SiteRead(state, answer, FeedOutcome(SITE, site.url, "not_modified"))
         if answer == "down":
-            down = result.error or f"HTTP {result.status}"
-            state = d.site_down(site, down, now, result.retry_after)
-            logs.event(
-                log,
-                "site unreachable",
-                logging.WARNING,
-                feed=site.url,
-                reason=down,
-                failures=state.failures,
-                retry_in=int(state.next_fetch_at - now),
-            )
-            return SiteRead(state, answer, FeedOutcome(SITE, site.url, "failed", down))
+            state = self._site_down(site, result, now)
+            return SiteRead(state, answer, FeedOutcome(SITE, site.url, "failed", state.last_error))
         entries: tuple[tuple[Article, tuple[str, ...]], ...] = ()
         reason = d.problem(result)
         if reason is None:
@@ -644,7 +658,7 @@ class Pipeline:
                 logs.event(
                     log, "no site-wide feed; polling section feeds", feed=site.url, reason=reason
                 )
-            state = d.site_absent(site, reason, now)
+            state = self._site_back(site, d.site_absent(site, reason, now))
             return SiteRead(state, "absent", FeedOutcome(SITE, site.url, "skipped", reason))
         state = self._site_back(site, d.fetched(site, result, now))
         placed = []
@@ -658,6 +672,28 @@ class Pipeline:
         look = await self._look(placed)
         outcome = FeedOutcome(SITE, site.url, "fetched", entries=len(entries))
         return SiteRead(state, "changed", outcome, tuple(placed), look)
+
+    def _site_down(self, site: FeedState, result: FetchResult, now: float) -> FeedState:
+        reason = result.error or f"HTTP {result.status}"
+        state = self.decider.site_down(site, reason, now, result.retry_after)
+        logs.event(
+            log,
+            "site unreachable",
+            logging.WARNING,
+            url=result.url,
+            reason=reason,
+            failures=state.failures,
+            retry_in=int(state.next_fetch_at - now),
+        )
+        return state
+
+    async def _fetch_all(self, due: Sequence[FeedState], now: float) -> list[FetchResult]:
+        sweep = self.decider.sweep
+        return list(
+            await asyncio.gather(
+                *(self._get(s, self.decider.validators(s, now, sweep)) for s in due)
+            )
+        )
 
     async def _get(
         self, state: FeedState, validators: tuple[str | None, str | None]

@@ -216,3 +216,32 @@ async def test_site_without_a_site_wide_feed_works_through_its_section_feeds(
     finally:
         await loop.pipeline.fetcher.aclose()
         await loop.conn.close()
+
+
+async def test_section_only_site_outage_is_one_fact_and_news_flows_soon_after(
+    site: SiteDouble, tmp_path: Path
+) -> None:
+    site.fault("/feed/", "404")
+    loop = await make_loop(
+        site, tmp_path, Decider.from_settings(SETTINGS), sections.builtin(site.url)
+    )
+    try:
+        for _ in range(12):
+            await loop.step()  # settled into section feeds every two minutes
+        site.fault("*", "500")
+        before = len(site.requests)
+        for _ in range(int(6 * 60 / INTERVAL)):  # six minutes down
+            await loop.step()
+        asked = len(site.requests) - before
+        assert asked <= 15 + 6 * 60 / 15  # one pass of feeds found it, then one ask per 20 s
+        states = await feeds.all_states(loop.conn)
+        assert all(s.failures == 0 for s in states.values() if s.section)
+
+        site.clear_faults()
+        site.fault("/feed/", "404")
+        site.add_post("Section feeds only: back after the outage", ["gender"])
+        waited = await loop.until_pushed("Section feeds only: back after the outage", limit=30)
+        assert waited <= 30
+    finally:
+        await loop.pipeline.fetcher.aclose()
+        await loop.conn.close()
