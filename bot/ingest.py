@@ -668,7 +668,10 @@ class Pipeline:
                 for slug in placement.sections(names)
                 if all(states[u].initialized for u in self._feeds_of(slug))
             )
-            placed.append(Sighting(replace(article, sections=ready), site.initialized))
+            # Fresh: its sections' backlogs are recorded, and the site-wide feed's newest
+            # entries are each among the newest of their category feeds, so an entry we have
+            # not stored is one published since (a site that gains /feed/ pushes no backlog).
+            placed.append(Sighting(replace(article, sections=ready), fresh=True))
         look = await self._look(placed)
         outcome = FeedOutcome(SITE, site.url, "fetched", entries=len(entries))
         return SiteRead(state, "changed", outcome, tuple(placed), look)
