@@ -1,8 +1,15 @@
-"""The ingest pipeline: poll the site's sections, store what they carry, hand over what is new.
+"""The ingest pipeline: ask the site, read what it cannot answer, store, hand over what is new.
 
 One pass, as shell pseudocode (the decisions are the pure `Decider`; the rest are thin shells)::
 
-    for feed in sections.feeds | decider.due(state, now):          # back-off, Retry-After
+    site down and backing off (no poke)      -> nothing is asked this pass
+    fetch /feed/ $(decider.validators)       # one cheap question; unconditional when the
+                                             # validators are too fresh or a refresh is due
+    304            -> nothing changed
+    no answer, 5xx -> decider.site_down: one wait for the whole site, capped; end of pass
+    404 | html     -> decider.site_absent: section feeds it is, ask /feed/ again in an hour
+    200            -> sightings += parse /feed/ | place by category names (Placement)
+    for feed in decider.feeds_to_fetch(...):  # backlog, retry, unplaceable post or gap, sweep
         fetch feed -H "If-None-Match: $etag" -H "If-Modified-Since: $lm" &   # few in flight
     wait
     for result in results:

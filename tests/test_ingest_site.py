@@ -245,3 +245,26 @@ async def test_section_only_site_outage_is_one_fact_and_news_flows_soon_after(
     finally:
         await loop.pipeline.fetcher.aclose()
         await loop.conn.close()
+
+
+async def test_a_site_that_gains_its_site_wide_feed_is_asked_it_within_the_hour(
+    site: SiteDouble, tmp_path: Path
+) -> None:
+    site.fault("/feed/", "404")
+    loop = await make_loop(
+        site, tmp_path, Decider.from_settings(SETTINGS), sections.builtin(site.url)
+    )
+    try:
+        site.clear_faults()  # the publisher turns feeds on
+        await loop.step(3600)
+        site.add_post("Site-wide at last: Baku Energy Week", ["energy"])
+        before = len(site.requests)
+        await loop.until_pushed("Site-wide at last: Baku Energy Week", limit=2 * INTERVAL)
+        for _ in range(6):
+            await loop.step()
+        assert not any(r.path.startswith("/category/") for r in site.requests[before:])
+        assert loop.times_pushed("Site-wide at last: Baku Energy Week") == 1
+        assert [a for a in loop.pushed if "Site-wide" not in a.title] == []  # no backlog
+    finally:
+        await loop.pipeline.fetcher.aclose()
+        await loop.conn.close()
