@@ -574,18 +574,16 @@ class Pipeline:
             now=now,
             force=force,
         )
-        # Without a working site-wide feed the section feeds are the probe: while the site is
-        # down one of them asks, and every one unanswered is the site down, not broken feeds.
-        probing = site is not None and not spoken and site.failures > 0 and not force
-        due = chosen[:1] if probing else chosen
-        results = await self._fetch_all(due, now)
-        if site is not None and not spoken and d.all_down(results):
-            site = self._site_down(site, results[0], now)
-            await feeds.save(self.conn, [site])
-            return _skipped(states, urls, FeedOutcome(SITE, site.url, "failed", site.last_error))
-        if site is not None and probing and due:
-            site = self._site_back(site, d.site_up(site))
-            due, results = chosen, [*results, *await self._fetch_all(chosen[1:], now)]
+        if site is not None and not spoken and not force:
+            site, fetched = await self._sections_as_probe(site, chosen, now)
+            if fetched is None:
+                await feeds.save(self.conn, [site])
+                return _skipped(
+                    states, urls, FeedOutcome(SITE, site.url, "failed", site.last_error)
+                )
+            due, results = chosen, fetched
+        else:
+            due, results = chosen, await self._fetch_all(chosen, now)
         outcomes: list[FeedOutcome] = []
         new_states: list[FeedState] = (
             [site] if site is not None and probe and site != states[probe] else []
@@ -682,6 +680,21 @@ class Pipeline:
         look = await self._look(placed)
         outcome = FeedOutcome(SITE, site.url, "fetched", entries=len(entries))
         return SiteRead(state, "changed", outcome, tuple(placed), look)
+
+    async def _sections_as_probe(
+        self, site: FeedState, chosen: Sequence[FeedState], now: float
+    ) -> tuple[FeedState, list[FetchResult] | None]:
+        """Section feeds when no site-wide feed speaks for them: while the site is down one of
+        them asks first; every one unanswered is the site down (None), not broken feeds."""
+        d = self.decider
+        first = chosen[:1] if site.failures else chosen
+        results = await self._fetch_all(first, now)
+        if d.all_down(results):
+            return self._site_down(site, results[0], now), None
+        if site.failures and first:
+            site = self._site_back(site, d.site_up(site))
+            results += await self._fetch_all(chosen[1:], now)
+        return site, results
 
     def _site_down(self, site: FeedState, result: FetchResult, now: float) -> FeedState:
         reason = result.error or f"HTTP {result.status}"
