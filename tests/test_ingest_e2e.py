@@ -290,3 +290,5 @@ def test_report_lines_for_poll_once() -> None:
         "FAILED\topinion\thttp://x/f/\tHTTP 500",
     ]
     assert poll_lines(PollReport()) == []
+    down = ingest.FeedOutcome(ingest.SITE, "http://x/feed/", "failed", "HTTP 503")
+    assert poll_lines(PollReport(site=down)) == ["FAILED\tsite\thttp://x/feed/\tHTTP 503"]
