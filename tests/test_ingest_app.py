@@ -90,3 +90,28 @@ async def test_a_poke_starts_a_pass_at_once_and_a_flood_of_pokes_coalesces(
         await asyncio.sleep(2.0)
         passes = site.hits("/feed/") - before
         assert 1 <= passes <= 1 + (time.monotonic() - flood_started) / ingest.MIN_PASS_GAP
+
+
+async def test_two_posts_in_one_second_reach_telegram_once_each(
+    botapi: BotApiDouble, site: SiteDouble, tmp_path: Path
+) -> None:
+    settings = settings_for(botapi, site, tmp_path)
+    conn = await db.connect(settings.database)
+    await stored_sections.sync(conn, sections.builtin(site.url))
+    await chats.ensure(conn, CHAT, "private")
+    await subscriptions.add(conn, CHAT, ["culture", "diaspora"])
+    await conn.close()
+
+    first, second = "Same second, first: Novruz in Bakı", "Same second, second: Novruz abroad"
+    async with run_bot(settings):
+        await passes_done(site, 1)
+        moment = site.clock()
+        site.add_post(first, ["culture"], published=moment)
+        await botapi.wait_for(None, mentions(first), timeout=30)
+        # The bot has seen the site-wide Last-Modified of that second; the second post carries
+        # the very same second (WP-Cron publishing two scheduled posts in one request).
+        site.add_post(second, ["diaspora"], published=moment)
+        await botapi.wait_for(None, mentions(second), timeout=30)
+        await passes_done(site, 3)
+    assert len([c for c in botapi.calls if mentions(first)(c)]) == 1
+    assert len([c for c in botapi.calls if mentions(second)(c)]) == 1
