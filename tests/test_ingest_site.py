@@ -92,8 +92,12 @@ async def test_default_interval_asks_one_cheap_question_a_pass(loop: Loop) -> No
     for _ in range(12):
         report = await loop.step()
         assert report.new == () and {f.status for f in report.feeds} == {"skipped"}
+        assert report.updated == 0  # a full answer of the same entries rewrites nothing
     asked = site.requests[before:]
     assert {r.path for r in asked} == {"/feed/"}
+    # The site-wide answer vouches for the section feeds: /healthz sees them current.
+    states = (await feeds.all_states(loop.conn)).values()
+    assert {s.last_success_at for s in states} == {int(loop.clock.now)}
     per_minute = len(asked) / (12 * INTERVAL / 60)
     assert per_minute <= 8
     # Every other ask is unconditional (see Decider.refresh): half of them are 304s.
