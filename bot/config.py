@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_SITE_URL = "https://aze.media"
+# Seconds between asks of the site-wide feed: p95 publish-to-push about 10 s at 6 requests a
+# minute (bench/ingest.py; README "Ingest").
+DEFAULT_POLL_INTERVAL = 10.0
 
 TOKEN_HELP = (
     "TELEGRAM_BOT_TOKEN is not set. Create a bot by talking to @BotFather in Telegram "
@@ -179,7 +182,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         base_url=base_url,
         site_url=_url(env, "NEWSBOT_SITE_URL", DEFAULT_SITE_URL) or DEFAULT_SITE_URL,
         database=Path(env.get("NEWSBOT_DATABASE", "").strip() or "newsbot.db"),
-        poll_interval=_number(env, "NEWSBOT_POLL_INTERVAL", 120.0, 1.0),
+        poll_interval=_number(env, "NEWSBOT_POLL_INTERVAL", DEFAULT_POLL_INTERVAL, 1.0),
         sections_file=Path(sections_file) if sections_file else None,
         admin_ids=_admin_ids(env),
         rate_limit=_number(env, "NEWSBOT_RATE_LIMIT", 25.0, 0.1),

@@ -6,6 +6,7 @@ import asyncio
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 
@@ -34,6 +35,12 @@ class FetchResult:
     retry_after: float | None = None  # seconds the server asked us to wait
     max_age: float | None = None  # seconds the answer stays fresh
     error: str | None = None
+    date: float | None = None  # the server's clock (Date header), unix seconds
+
+    @property
+    def modified_at(self) -> float | None:
+        """Last-Modified as unix seconds, None when absent or unreadable."""
+        return http_date(self.last_modified)
 
     @property
     def not_modified(self) -> bool:
@@ -44,6 +51,18 @@ class FetchResult:
     def ok(self) -> bool:
         """A full 2xx body arrived."""
         return self.error is None and 200 <= self.status < 300
+
+
+def http_date(value: str | None) -> float | None:
+    """An HTTP date header as unix seconds, None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    # "-0000" (no zone stated) parses as naive; HTTP dates are always UTC.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def retry_after(value: str | None, now: float) -> float | None:
@@ -175,4 +194,5 @@ def _result(
         retry_after=retry_after(headers.get("Retry-After"), time.time()),
         max_age=max_age(headers.get("Cache-Control")),
         error=error,
+        date=http_date(headers.get("Date")),
     )

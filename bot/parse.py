@@ -7,6 +7,7 @@ import html
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -135,6 +136,30 @@ def parse_feed(
         reason = parsed.get("bozo_exception") or "no feed found"
         raise FeedError(f"malformed feed: {str(reason)[:200]}")
     return articles
+
+
+def parse_site_feed(
+    body: bytes, low: int = 200, high: int = 400, content_type: str = ""
+) -> tuple[tuple[Article, tuple[str, ...]], ...]:
+    """The site-wide feed: each article (no section yet) with its entry's category names.
+
+    WordPress lists a post's categories (and tags) by name in <category>; the caller decides
+    which of its sections they mean. FeedError when the body is not an XML feed.
+    """
+    if is_json(body, content_type):
+        raise FeedError("the site-wide feed must be RSS or Atom, not JSON")
+    parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    entries: Sequence[Mapping[str, Any]] = parsed.get("entries") or ()
+    if not parsed.get("version") or (not entries and parsed.get("bozo")):
+        reason = parsed.get("bozo_exception") or "no feed found"
+        raise FeedError(f"malformed feed: {str(reason)[:200]}")
+    found = []
+    for entry in entries:
+        article = _entry(entry, "", low, high)
+        if article is not None:
+            names = (clean_title(str(t.get("term") or "")) for t in entry.get("tags") or ())
+            found.append((replace(article, sections=()), tuple(n for n in names if n)))
+    return tuple(found)
 
 
 def _rendered(value: Any) -> str:

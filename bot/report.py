@@ -55,5 +55,5 @@ def poll_lines(report: PollReport) -> list[str]:
         lines.append(
             f"recorded {report.backlog} existing {articles} as already published (not pushed)"
         )
-    lines += [f"FAILED\t{f.section}\t{f.url}\t{f.error}" for f in report.failed]
+    lines += [f"FAILED\t{f.section or 'site'}\t{f.url}\t{f.error}" for f in report.failed]
     return lines

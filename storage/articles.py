@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import aiosqlite
 
@@ -81,60 +82,34 @@ async def by_keys(conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, 
     return found
 
 
-async def _upsert(conn: aiosqlite.Connection, write: Write, now: int) -> Article:
-    a = write.article
-    stored_row = await row(
-        conn,
-        "INSERT INTO articles (key, url, title, summary, author, published_at, image_url, "
-        "word_count, first_seen_at, updated_at, announced) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (key) DO UPDATE SET url = excluded.url, title = excluded.title, "
-        "summary = excluded.summary, "
-        "author = CASE excluded.author WHEN '' THEN articles.author ELSE excluded.author END, "
-        "image_url = coalesce(excluded.image_url, articles.image_url), "
-        "word_count = coalesce(excluded.word_count, articles.word_count), "
-        "updated_at = excluded.updated_at, "
-        "announced = max(articles.announced, excluded.announced) "
-        "RETURNING id, author, published_at, image_url, word_count",
-        (
-            a.key,
-            a.url,
-            a.title,
-            a.summary,
-            a.author,
-            _epoch(a.published, now),
-            a.image_url,
-            a.word_count,
-            now,
-            now,
-            int(write.announced),
-        ),
-    )
-    assert stored_row is not None
-    article_id = int(stored_row[0])
-    await conn.executemany(
-        "INSERT OR IGNORE INTO article_sections (article_id, section) VALUES (?, ?)",
-        [(article_id, s) for s in a.sections],
-    )
-    sections = tuple((await _sections_of(conn, [article_id]))[article_id])
-    stored = Article(
-        key=a.key,
-        url=a.url,
-        title=a.title,
-        summary=a.summary,
-        author=stored_row[1],
-        published=datetime.fromtimestamp(stored_row[2], UTC),
-        image_url=stored_row[3],
-        sections=sections,
-        word_count=stored_row[4],
-        id=article_id,
-    )
-    await conn.execute("DELETE FROM articles_fts WHERE rowid = ?", (article_id,))
-    await conn.execute(
-        "INSERT INTO articles_fts (rowid, title, summary, author, sections) VALUES (?, ?, ?, ?, ?)",
-        (article_id, *_fts_text(stored, sections)),
-    )
-    return stored
+_UPSERT = (
+    "INSERT INTO articles (key, url, title, summary, author, published_at, image_url, "
+    "word_count, first_seen_at, updated_at, announced) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET url = excluded.url, title = excluded.title, "
+    "summary = excluded.summary, "
+    "author = CASE excluded.author WHEN '' THEN articles.author ELSE excluded.author END, "
+    "image_url = coalesce(excluded.image_url, articles.image_url), "
+    "word_count = coalesce(excluded.word_count, articles.word_count), "
+    "updated_at = excluded.updated_at, "
+    "announced = max(articles.announced, excluded.announced)"
+)
+
+
+async def _merged(conn: aiosqlite.Connection, keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """key -> (id, author, published_at, image_url, word_count) as stored after the upsert."""
+    merged: dict[str, tuple[Any, ...]] = {}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for found in await rows(
+            conn,
+            "SELECT key, id, author, published_at, image_url, word_count FROM articles "
+            f"WHERE key IN ({marks})",
+            chunk,
+        ):
+            merged[found[0]] = tuple(found[1:])
+    return merged
 
 
 async def upsert_many(
@@ -144,9 +119,64 @@ async def upsert_many(
 
     Sections only accumulate: an article seen in several section feeds belongs to all of them.
     Returns the stored articles (with ids and all their sections), in the order given.
+    A handful of statements per batch, not per article: each statement is a trip to
+    aiosqlite's thread, and per-article trips cost more than the writes themselves.
     """
+    if not writes:
+        return []
     async with transaction(conn):
-        return [await _upsert(conn, w, now) for w in writes]
+        await conn.executemany(
+            _UPSERT,
+            [
+                (
+                    w.article.key,
+                    w.article.url,
+                    w.article.title,
+                    w.article.summary,
+                    w.article.author,
+                    _epoch(w.article.published, now),
+                    w.article.image_url,
+                    w.article.word_count,
+                    now,
+                    now,
+                    int(w.announced),
+                )
+                for w in writes
+            ],
+        )
+        merged = await _merged(conn, list(dict.fromkeys(w.article.key for w in writes)))
+        await conn.executemany(
+            "INSERT OR IGNORE INTO article_sections (article_id, section) VALUES (?, ?)",
+            [(merged[w.article.key][0], s) for w in writes for s in w.article.sections],
+        )
+        ids = [int(row[0]) for row in merged.values()]
+        sections = await _sections_of(conn, ids)
+        stored = []
+        for w in writes:
+            a = w.article
+            article_id, author, published, image_url, word_count = merged[a.key]
+            stored.append(
+                Article(
+                    key=a.key,
+                    url=a.url,
+                    title=a.title,
+                    summary=a.summary,
+                    author=str(author),
+                    published=datetime.fromtimestamp(int(published), UTC),
+                    image_url=image_url,
+                    sections=tuple(sections[int(article_id)]),
+                    word_count=word_count,
+                    id=int(article_id),
+                )
+            )
+        latest = {a.id: a for a in stored}  # an article written twice is indexed once
+        await conn.executemany("DELETE FROM articles_fts WHERE rowid = ?", [(i,) for i in latest])
+        await conn.executemany(
+            "INSERT INTO articles_fts (rowid, title, summary, author, sections) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(i, *_fts_text(a, a.sections)) for i, a in latest.items()],
+        )
+        return stored
 
 
 async def upsert(

@@ -14,7 +14,7 @@ def test_defaults() -> None:
     settings = config.load({})
     assert settings.base_url == "https://api.telegram.org/bot"
     assert settings.site_url == "https://aze.media"
-    assert settings.poll_interval == 120
+    assert settings.poll_interval == 10
     assert settings.rate_limit == 25
     assert settings.webhook_url is None
     assert settings.token is None

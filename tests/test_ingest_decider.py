@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.domain import Article
 from bot.fetch import FetchResult
 from bot.ingest import Decider, Sighting
@@ -82,3 +84,79 @@ def test_long_cache_lifetime_delays_the_next_fetch_short_one_does_not() -> None:
     assert D.not_modified(state, FetchResult("u", 304, max_age=30), 0.0).next_fetch_at == 0
     html = FetchResult("u", 200, b"<html>", content_type="text/html; charset=UTF-8")
     assert D.problem(html) and "text/html" in (D.problem(html) or "")
+
+
+HTTP_NOON = "Mon, 19 May 2025 12:00:00 GMT"
+NOON = 1747656000.0
+
+
+def answer(status: int = 200, *, date: float | None = NOON) -> FetchResult:
+    return FetchResult(
+        "https://aze.media/feed/",
+        status,
+        content_type="application/rss+xml",
+        last_modified=HTTP_NOON,
+        etag='"e"',
+        date=date,
+    )
+
+
+def test_validators_from_the_second_of_the_answer_are_not_kept_until_they_settle() -> None:
+    state = FeedState("https://aze.media/feed/", "")
+    fresh = D.fetched(state, answer(date=NOON + 3), NOON + 3)
+    assert (fresh.etag, fresh.last_modified) == (None, None)  # the next ask is unconditional
+    settled = D.fetched(state, answer(date=NOON + D.settle), NOON + 99)
+    assert (settled.etag, settled.last_modified) == ('"e"', HTTP_NOON)
+    # The site's own clock decides, not ours: a bot clock far ahead proves nothing.
+    assert D.fetched(state, answer(date=NOON + 1), NOON + 3600).etag is None
+    # An ETag alone (a content hash) has no one-second resolution to distrust.
+    assert D.settled(replace(answer(), last_modified=None), NOON)
+
+
+def test_validators_are_left_off_once_per_refresh_window() -> None:
+    d = Decider(interval=10.0)
+    assert d.refresh_period == 20.0
+    state = FeedState("u", "", etag='"e"', last_modified=HTTP_NOON, last_fetch_at=1000)
+    assert d.validators(state, 1010, d.refresh_period) == ('"e"', HTTP_NOON)
+    assert d.validators(state, 1020, d.refresh_period) == (None, None)
+    assert d.validators(replace(state, last_fetch_at=None), 1001, 20.0) == (None, None)
+    # Over many passes, every other ask goes unconditional: backdated posts show within 2.
+    asks = [
+        d.validators(replace(state, last_fetch_at=t - 10), t, 20.0) for t in range(1010, 1210, 10)
+    ]
+    assert sum(a == (None, None) for a in asks) == len(asks) // 2
+
+
+def test_site_answers_are_classified_and_the_site_backs_off_as_one_capped() -> None:
+    assert D.answer(answer(304)) == "unchanged"
+    assert D.answer(answer(200)) == "changed"
+    assert D.answer(FetchResult("u", 0, error="timeout (ReadTimeout)")) == "down"
+    assert D.answer(FetchResult("u", 503, error="HTTP 503")) == "down"
+    assert D.answer(FetchResult("u", 404, error="HTTP 404")) == "absent"
+    assert D.answer(replace(answer(200), content_type="text/html")) == "absent"
+    d = Decider(interval=10.0)
+    site = FeedState("u", "")
+    waits = []
+    for _ in range(6):
+        site = d.site_down(site, "HTTP 500", 0.0)
+        waits.append(site.next_fetch_at)
+    assert waits == [10, 20, 20, 20, 20, 20]
+    assert d.site_down(site, "HTTP 503", 0.0, retry_after=120).next_fetch_at == 120
+    assert d.site_blocked(site, 5.0, woken=False) and not d.site_blocked(site, 5.0, woken=True)
+    assert not d.site_blocked(site, 20.0, woken=False)
+
+
+def test_site_feed_entries_are_placed_by_category_name_with_their_parents() -> None:
+    from bot import sections
+    from bot.ingest import Placement, slugify
+
+    placement = Placement.of(sections.builtin("https://aze.media"), "https://aze.media")
+    assert placement.sections(["Energy"]) == ("energy", "news")
+    assert placement.sections(["Climate and Ecology", "Karabakh"]) == (
+        "climate-and-ecology",
+        "news",
+        "karabakh",
+    )
+    assert placement.sections(["Uncategorized", "a tag"]) == ()
+    assert slugify("Mədəniyyət & İncəsənət") == "medeniyyet-incesenet"
+    assert len(placement.site_feeds) == 15

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
@@ -30,6 +31,10 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+    def utc(self) -> datetime:
+        """The same moment as the site's clock sees it (whole seconds, as WordPress stores)."""
+        return datetime.fromtimestamp(int(self.now), UTC)
 
 
 @dataclass
@@ -61,8 +66,10 @@ async def rig(site: SiteDouble, tmp_path: Path) -> AsyncIterator[Rig]:
     catalogue = sections.builtin(site.url)
     await stored_sections.sync(conn, catalogue)
     fetcher = Fetcher(site.url, connect_timeout=0.5, read_timeout=0.5, max_bytes=1024 * 1024)
+    clock = Clock()
+    site.clock = clock.utc  # one clock for the site and the bot: tests move time, never sleep
     try:
-        yield Rig(site, conn, fetcher, Clock(), catalogue)
+        yield Rig(site, conn, fetcher, clock, catalogue)
     finally:
         await fetcher.aclose()
         await conn.close()
@@ -105,9 +112,14 @@ async def test_new_post_appears_once_with_sections_clean_summary_and_image(rig: 
     assert article.author == "AzeMedia"
     assert await articles.count(rig.conn) == len(rig.site.posts)
 
+    # Validators from the second the post was saved prove nothing: the next ask is
+    # unconditional, nothing repeats, and the settled validators then earn 304s.
+    rig.clock.now += INTERVAL
     again = await rig.poll()
     assert again.new == () and again.handed_over == ()
-    assert {f.status for f in again.feeds} == {"not_modified"}
+    assert {f.status for f in again.feeds} == {"fetched"}
+    rig.clock.now += INTERVAL
+    assert {f.status for f in (await rig.poll()).feeds} == {"not_modified"}
 
 
 async def test_post_in_two_categories_is_one_article_with_two_sections(rig: Rig) -> None:
@@ -190,8 +202,11 @@ async def test_restart_reannounces_nothing(rig: Rig, tmp_path: Path) -> None:
     await rig.poll()
     rig.site.add_post("Karabakh: new village rebuilt in Ağdam", ["karabakh"])
     assert len((await rig.poll()).new) == 1
+    rig.clock.now += INTERVAL
+    await rig.poll()  # the validators settle
     await rig.conn.close()
     rig.conn = await db.connect(tmp_path / "newsbot.db")
+    rig.clock.now += INTERVAL
     report = await rig.poll()
     assert report.new == () and report.handed_over == ()
     assert {f.status for f in report.feeds} == {"not_modified"}
@@ -275,3 +290,5 @@ def test_report_lines_for_poll_once() -> None:
         "FAILED\topinion\thttp://x/f/\tHTTP 500",
     ]
     assert poll_lines(PollReport()) == []
+    down = ingest.FeedOutcome(ingest.SITE, "http://x/feed/", "failed", "HTTP 503")
+    assert poll_lines(PollReport(site=down)) == ["FAILED\tsite\thttp://x/feed/\tHTTP 503"]

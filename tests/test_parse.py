@@ -171,3 +171,21 @@ def test_canonical_link_drops_tracking_only() -> None:
 
 def test_title_cleaning() -> None:
     assert parse.clean_title("  Bakı &amp;amp; <b>Şuşa</b>\n  today ") == "Bakı & Şuşa today"
+
+
+def test_site_feed_entries_carry_their_category_names_and_no_section() -> None:
+    from bot.parse import FeedError, parse_site_feed
+
+    body = """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>S</title>
+<item><title>Gas exports grow</title><link>https://aze.media/gas/</link>
+<guid isPermaLink="false">https://aze.media/?p=7</guid>
+<category><![CDATA[Energy]]></category><category><![CDATA[Climate &amp; Ecology]]></category>
+<category><![CDATA[Şuşa]]></category><description>Gas.</description></item>
+</channel></rss>""".encode()
+    ((article, names),) = parse_site_feed(body)
+    assert article.key == "wp:7" and article.sections == ()
+    assert names == ("Energy", "Climate & Ecology", "Şuşa")
+    with pytest.raises(FeedError):
+        parse_site_feed(b"[]", content_type="application/json")
+    with pytest.raises(FeedError):
+        parse_site_feed(b"<html><body>Not found</body></html>")

@@ -293,7 +293,7 @@ class SiteDouble:
     # --- faults and the request log -------------------------------------------------------
 
     def fault(self, path_or_slug: str, kind: str, *, times: int | None = None) -> None:
-        """Make a path (or a category slug's RSS and Atom feeds) misbehave.
+        """Make a path (or a category slug's RSS and Atom feeds, or "*": every path) misbehave.
 
         kinds: 500, 404, timeout, malformed, huge, redirect-loop, html, retry-after, slow.
         `times`: how many requests fail before it heals; None = until clear_faults().
@@ -313,6 +313,8 @@ class SiteDouble:
         return [r for r in self.requests if self._matches(path_or_slug, r.path)]
 
     def _matches(self, target: str, path_qs: str) -> bool:
+        if target == "*":
+            return True  # the whole site: an outage
         if not target.startswith("/"):
             slug = _feed_slug(path_qs.split("?", 1)[0])
             return slug is not None and slug == target
@@ -437,29 +439,35 @@ class SiteDouble:
             return content if "<" in content else render.paragraphs_to_html(content.split("\n\n"))
         return render.paragraphs_to_html(content)
 
-    def _conditional(
-        self, request: web.Request, body: str, content_type: str, modified: datetime
-    ) -> web.Response:
-        """200 with validators, or 304 when the client's validators still match (RFC 9110)."""
-        etag = '"' + hashlib.sha1(body.encode()).hexdigest()[:20] + '"'
-        last_modified = format_datetime(modified.astimezone(UTC), usegmt=True)
-        headers = {"ETag": etag, "Last-Modified": last_modified}
+    def last_modified(self) -> datetime:
+        """WordPress's get_lastpostmodified(): the newest post date or modification, site-wide.
+
+        Every feed of the site (main, category, Atom) carries this one Last-Modified, with
+        one-second resolution, and an ETag that is only its md5: two posts in the same second,
+        or a post whose dates lie in the past (an import, a REST client setting `date`, a
+        scheduled post published late by WP-Cron), leave both validators as they were.
+        """
+        moments = [max(p.published, p.modified) for p in self.posts.values()]
+        return max(moments, default=datetime(2021, 4, 1, tzinfo=UTC)).replace(microsecond=0)
+
+    def _conditional(self, request: web.Request, body: str, content_type: str) -> web.Response:
+        """200 with the site-wide validators, or 304 as WP::send_headers() decides for feeds."""
+        last_modified = format_datetime(self.last_modified().astimezone(UTC), usegmt=True)
+        etag = '"' + hashlib.md5(last_modified.encode()).hexdigest() + '"'
+        headers = {
+            "ETag": etag,
+            "Last-Modified": last_modified,
+            "Date": format_datetime(self.clock().astimezone(UTC), usegmt=True),
+        }
         if self.cache_control:
             headers["Cache-Control"] = self.cache_control
-        if_none_match = request.headers.get("If-None-Match")
-        if_modified_since = request.headers.get("If-Modified-Since")
-        fresh = False
-        if if_none_match is not None:
-            tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
-            fresh = "*" in tags or etag in tags
-        elif if_modified_since is not None:
-            try:
-                since = parsedate_to_datetime(if_modified_since)
-            except (TypeError, ValueError):
-                since = None
-            if since is not None and since.tzinfo is None:  # "-0000" parses as naive
-                since = since.replace(tzinfo=UTC)
-            fresh = since is not None and modified.replace(microsecond=0) <= since
+        client_etag = request.headers.get("If-None-Match", "")
+        client_since = _timestamp(request.headers.get("If-Modified-Since", ""))
+        ours = _timestamp(last_modified)
+        if client_etag and client_since:
+            fresh = client_since >= ours and client_etag == etag
+        else:
+            fresh = (bool(client_since) and client_since >= ours) or client_etag == etag
         if fresh:
             return web.Response(status=304, headers=headers)
         return web.Response(body=body.encode(), headers={**headers, "Content-Type": content_type})
@@ -474,7 +482,7 @@ class SiteDouble:
         else:
             body = render.rss_feed(self._site(), posts, slug=slug, self_url=self_url)
         kind = ATOM_TYPE if atom else RSS_TYPE
-        return self._conditional(request, body, kind, render.last_build(posts))
+        return self._conditional(request, body, kind)
 
     def _not_found(self) -> web.Response:
         return web.Response(
@@ -653,6 +661,17 @@ _FEED_PATH = re.compile(r"^/category/(?:.+/)?([^/]+)/feed/(?:atom/)?$")
 def _feed_slug(path: str) -> str | None:
     match = _FEED_PATH.match(path)
     return match.group(1) if match else None
+
+
+def _timestamp(value: str) -> float:
+    """An HTTP date as unix seconds, 0 when absent or unreadable (PHP's strtotime, roughly)."""
+    try:
+        moment = parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError, IndexError):
+        return 0.0
+    if moment is None:
+        return 0.0
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _rest_date(value: str) -> datetime | None:
