@@ -12,7 +12,7 @@ One pass, as shell pseudocode (the decisions are the pure `Decider`; the rest ar
     stored = articles.by_keys(sightings)
     plans  = decider.plan(sightings, stored)    # new | backlog (first poll) | edited | gained
     for plan in plans | new | thin summary or no image:
-        fetch plan.url | extract | summary.lead                # the article page fills the gaps
+        fetch REST post wp:<id> || fetch plan.url | og: tags   # the site fills the gaps
     articles.upsert_many(plans)                 # articles + sections + FTS, one transaction
     feeds.save(states)                          # validators only after the articles are safe
     hand_over(new + announced-that-gained-a-section)           # once, at the END of the pass
@@ -238,10 +238,8 @@ class Decider:
 
 
 def enrich(article: Article, page: extract.PageInfo, low: int, high: int) -> Article:
-    """The article with its lead, image and author completed from its page."""
-    lead = summary.lead(
-        (article.summary, "\n\n".join(page.paragraphs), page.description), low, high
-    )
+    """The article with its lead, image and author completed from its REST post or page."""
+    lead = summary.lead((article.summary, page.text, page.description), low, high)
     return replace(
         article,
         summary=lead,
@@ -259,6 +257,7 @@ class Pipeline:
     fetcher: Fetcher
     decider: Decider
     clock: Callable[[], float] = time.time
+    site_url: str = ""  # where `wp:<id>` articles' REST posts live; "" = article pages only
 
     def feed_urls(self) -> dict[str, str]:
         """Feed URL -> section slug (a URL listed twice is polled once, for its first section)."""
@@ -357,7 +356,7 @@ class Pipeline:
         return after
 
     async def _complete(self, plans: list[Plan]) -> list[Plan]:
-        """Read the page of each new article whose feed entry left the lead thin or no image."""
+        """Ask the site about each new article whose feed entry left the lead thin or no image."""
         low, high = self.decider.summary_min, self.decider.summary_max
         gaps = [
             i
@@ -365,20 +364,30 @@ class Pipeline:
             if p.kind == "new"
             and (summary.is_thin(p.article.summary, low) or not p.article.image_url)
         ]
-        pages = await asyncio.gather(*(self._page(plans[i].article.url) for i in gaps))
-        for i, page in zip(gaps, pages, strict=True):
-            if page is not None:
-                plans[i] = replace(plans[i], article=enrich(plans[i].article, page, low, high))
+        found = await asyncio.gather(*(self._about(plans[i].article) for i in gaps))
+        for i, info in zip(gaps, found, strict=True):
+            if info is not None:
+                plans[i] = replace(plans[i], article=enrich(plans[i].article, info, low, high))
         return plans
 
-    async def _page(self, url: str) -> extract.PageInfo | None:
-        result = await self.fetcher.get(url, accept=PAGE_ACCEPT)
+    async def _about(self, article: Article) -> extract.PageInfo | None:
+        """The REST post first (content, image, author in one JSON); the page's meta after."""
+        info = extract.PageInfo()
+        rest = extract.rest_post_url(self.site_url, article.key, article.url)
+        if rest is not None:
+            result = await self.fetcher.get(rest, accept="application/json")
+            post = extract.from_rest(result.body) if result.ok else None
+            if post is None:
+                logs.event(log, "REST post unavailable", url=rest, reason=result.error)
+            else:
+                info = post
+        if info.text and (info.image_url or article.image_url):
+            return info
+        result = await self.fetcher.get(article.url, accept=PAGE_ACCEPT)
         if not result.ok:
-            logs.event(log, "article page unavailable", url=url, reason=result.error)
-            return None
-        text = result.body.decode("utf-8", errors="replace")
-        # trafilatura is CPU-bound; keep the event loop (and Telegram updates) responsive.
-        return await asyncio.to_thread(extract.extract, text)
+            logs.event(log, "article page unavailable", url=article.url, reason=result.error)
+            return info if info != extract.PageInfo() else None
+        return info.filled_from(extract.from_page(result.body.decode("utf-8", errors="replace")))
 
 
 def fetcher_for(settings: Settings) -> Fetcher:
@@ -391,7 +400,7 @@ async def poll_forever(rt: Runtime, hand_over: HandOver) -> None:
     """Poll every `poll_interval` seconds until cancelled, handing over after each pass."""
     decider = Decider.from_settings(rt.settings)
     async with fetcher_for(rt.settings) as fetcher:
-        pipeline = Pipeline(rt.db, rt.sections, fetcher, decider)
+        pipeline = Pipeline(rt.db, rt.sections, fetcher, decider, site_url=rt.settings.site_url)
         while True:
             started = time.monotonic()
             try:
@@ -416,7 +425,13 @@ async def poll_once(settings: Settings, fan_out: FanOut | None = None) -> PollRe
     try:
         await stored_sections.sync(conn, configured)
         async with fetcher_for(settings) as fetcher:
-            pipeline = Pipeline(conn, configured, fetcher, Decider.from_settings(settings))
+            pipeline = Pipeline(
+                conn,
+                configured,
+                fetcher,
+                Decider.from_settings(settings),
+                site_url=settings.site_url,
+            )
             report = await pipeline.poll_once(force=True)
         if fan_out is not None and report.handed_over:
             await fan_out(conn, report.handed_over)
