@@ -47,6 +47,7 @@ HandOver = Callable[[Sequence[Article]], Awaitable[None]]
 FanOut = Callable[[aiosqlite.Connection, Sequence[Article]], Awaitable[int]]
 
 BACKOFF_CAP = 3600.0
+MIN_PASS_GAP = 1.0  # seconds between the starts of two passes, however often the poller is poked
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 PlanKind = Literal["new", "backlog", "edited", "gained", "same"]
 FeedStatus = Literal["fetched", "not_modified", "failed", "skipped"]
@@ -267,13 +268,13 @@ class Pipeline:
                 urls.setdefault(url, section.slug)
         return urls
 
-    async def poll_once(self, *, force: bool = False) -> PollReport:
-        """One pass over the due feeds (all of them when `force`)."""
+    async def poll_once(self, *, force: bool = False, woken: bool = False) -> PollReport:
+        """One pass over the due feeds (all of them when `force`; `woken`: back-off ended)."""
         now = self.clock()
         urls = self.feed_urls()
         await feeds.ensure(self.conn, urls.items())
         states = await feeds.all_states(self.conn)
-        due = [states[u] for u in urls if force or self.decider.due(states[u], now)]
+        due = [states[u] for u in urls if force or woken or self.decider.due(states[u], now)]
         results = await asyncio.gather(
             *(self.fetcher.get(s.url, etag=s.etag, last_modified=s.last_modified) for s in due)
         )
@@ -396,22 +397,40 @@ def fetcher_for(settings: Settings) -> Fetcher:
     return Fetcher(settings.site_url, connect_timeout=min(5.0, timeout), read_timeout=timeout)
 
 
+async def wait_for_poke(poke: asyncio.Event, seconds: float) -> bool:
+    """Wait up to `seconds`; True when poked (the event is cleared for the next one)."""
+    try:
+        await asyncio.wait_for(poke.wait(), max(0.0, seconds))
+    except TimeoutError:
+        return False
+    poke.clear()
+    return True
+
+
 async def poll_forever(rt: Runtime, hand_over: HandOver) -> None:
-    """Poll every `poll_interval` seconds until cancelled, handing over after each pass."""
+    """Poll every `poll_interval` seconds, or at once when poked, until cancelled.
+
+    `rt.poke_poller()` (a WebSub ping, say) starts a pass now and ends any site back-off. Pokes
+    coalesce: any number during a pass or within MIN_PASS_GAP of its start make one more pass.
+    """
     decider = Decider.from_settings(rt.settings)
     async with fetcher_for(rt.settings) as fetcher:
         pipeline = Pipeline(rt.db, rt.sections, fetcher, decider, site_url=rt.settings.site_url)
+        woken = False
         while True:
             started = time.monotonic()
+            rt.poll_now.clear()  # a poke from now on asks for the pass AFTER this one
             try:
-                report = await pipeline.poll_once()
+                report = await pipeline.poll_once(woken=woken)
                 if report.handed_over:
                     await hand_over(report.handed_over)
             except Exception:
                 # One bad pass (a locked database, a bug on odd input) must not end polling.
                 log.exception("poll pass failed")
             elapsed = time.monotonic() - started
-            await asyncio.sleep(max(0.0, rt.settings.poll_interval - elapsed))
+            woken = await wait_for_poke(rt.poll_now, rt.settings.poll_interval - elapsed)
+            if woken:
+                await asyncio.sleep(max(0.0, started + MIN_PASS_GAP - time.monotonic()))
 
 
 async def poll_once(settings: Settings, fan_out: FanOut | None = None) -> PollReport:

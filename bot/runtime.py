@@ -26,7 +26,13 @@ class Runtime:
     # stage's open transaction on `db`. None until startup opens it.
     reader_db: aiosqlite.Connection | None = None
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set by poke_poller(); the poller waits on it between passes instead of sleeping.
+    poll_now: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def poke_poller(self) -> None:
+        """Start an ingest pass at once (ending any site back-off); pokes coalesce, 1 pass/s max."""
+        self.poll_now.set()
 
     def section(self, slug: str) -> Section | None:
         """The section with this slug, if configured."""
