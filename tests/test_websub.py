@@ -76,6 +76,32 @@ def test_site_hosts_are_the_site_and_its_feeds_hosts_with_explicit_ports() -> No
     assert not ping.accepted
 
 
+async def test_the_hub_pokes_per_accepted_ping_but_writes_a_burst_once(tmp_path: Path) -> None:
+    conn = await db.connect(tmp_path / "hub.db")
+    pokes: list[int] = []
+    hub = websub.Hub(conn, lambda: pokes.append(1))
+    accepted = websub.Ping(True, 204, "2 topic(s)")
+    try:
+        hub.receive(accepted)
+        async with asyncio.timeout(5):
+            while True:  # the first ping is written at once
+                if await stored_websub.summary(conn):
+                    break
+                await asyncio.sleep(0.01)
+        for _ in range(99):
+            hub.receive(accepted)
+        hub.receive(websub.Ping(False, 400, "hub.mode is missing"))
+        await asyncio.sleep(0.2)  # well inside FLUSH_SECONDS: the burst is still only tallied
+        assert (await stored_websub.summary(conn))["accepted"].count == 1
+        await hub.close()  # at shutdown, what is tallied is written
+        recorded = await stored_websub.summary(conn)
+    finally:
+        await conn.close()
+    assert len(pokes) == 100
+    assert recorded["accepted"].count == 100
+    assert recorded["rejected"].count == 1 and recorded["rejected"].detail == "hub.mode is missing"
+
+
 # --- end to end: the running bot, the site double pinging like the plugin --------------------
 
 
