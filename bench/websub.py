@@ -2,7 +2,7 @@
 
     uv run python bench/websub.py [--quick] [--posts 20]
 
-The whole bot runs in this process at the default settings (poll interval 120 s) against the
+The whole bot runs in this process at the default settings (poll interval printed) against the
 WordPress double (tests/doubles/site.py), which pings the bot's /websub after each publish as
 the "WebSub (FKA PubSubHubbub)" plugin does, and the Bot API double. Posts are published at
 random moments (fixed seed; about 2 s apart); latency runs from the publish to the first
