@@ -1,5 +1,7 @@
 """`newsbot check`: can this configuration run? Config, database, Bot API, every section's feed.
 
+Also what the site offers (a site-wide feed, the REST API) and whether WebSub pings arrive.
+
 Each check ends as one OK/ERROR line; the token never appears in any of them.
 """
 
@@ -19,8 +21,9 @@ from bot import config, logs, sections
 from bot.config import ConfigError, Settings
 from bot.domain import Section
 from bot.fetch import Fetcher, FetchResult
+from bot.ingest import site_feed_url
 from bot.parse import FeedError, is_json, parse_rest_posts
-from storage import db, feeds
+from storage import db, feeds, websub
 
 _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)[\s>]")
 
@@ -207,6 +210,90 @@ async def check_feeds(settings: Settings, catalogue: Sequence[Section]) -> list[
     return [feed_verdict(s, r) for s, r in zip(with_feeds, results, strict=True)]
 
 
+def site_feed_verdict(result: FetchResult) -> Check:
+    """Whether the site offers a site-wide feed (WordPress's /feed/)."""
+    name = "site feed"
+    if result.status == 0 or result.status >= 500:
+        return Check(name, False, f"{result.url}: {result.error}")
+    if result.ok and _FEED_ROOT.search(result.body[:4096]):
+        return Check(name, True, f"{result.url}: offered (HTTP {result.status})")
+    why = result.error or f"HTTP {result.status}, not RSS/Atom"
+    return Check(name, True, f"{result.url}: not offered ({why}); the section feeds serve alone")
+
+
+def rest_verdict(result: FetchResult) -> Check:
+    """Whether the site answers WordPress's REST posts route."""
+    name = "site rest api"
+    if result.status == 0 or result.status >= 500:
+        return Check(name, False, f"{result.url}: {result.error}")
+    if result.ok and is_json(result.body, result.content_type):
+        try:
+            parse_rest_posts(result.body, "check")
+        except FeedError:
+            pass
+        else:
+            return Check(
+                name, True, f"{result.url}: offered; new articles' gaps are filled from it"
+            )
+    why = result.error or f"HTTP {result.status}, not a list of posts"
+    return Check(
+        name,
+        True,
+        f"{result.url}: not offered ({why}); gaps are filled from article pages' Open Graph tags",
+    )
+
+
+def websub_verdict(settings: Settings, pings: Mapping[str, websub.Pings], now: float) -> Check:
+    """Whether WebSub publish pings have been received, and where they are taken."""
+    name = "websub"
+    if settings.metrics_port is None:
+        where = "off: set NEWSBOT_METRICS_PORT to take publish pings at /websub"
+    else:
+        where = f"pings taken at :{settings.metrics_port}/websub"
+    accepted = pings.get("accepted")
+    if accepted is None:
+        detail = f"{where}; none received yet (README: WebSub)"
+    else:
+        detail = (
+            f"{where}; last ping {_duration(max(0.0, now - accepted.last_at))} ago "
+            f"({accepted.count} in all)"
+        )
+    refused = pings.get("rejected")
+    if refused is not None:
+        detail += (
+            f"; last refused {_duration(max(0.0, now - refused.last_at))} ago: {refused.detail}"
+        )
+    return Check(name, True, detail)
+
+
+async def check_site(settings: Settings) -> list[Check]:
+    """Ask for the site-wide feed and one REST post."""
+    base = settings.site_url.rstrip("/")
+    async with Fetcher(settings.site_url, connect_timeout=5, read_timeout=10) as fetcher:
+        feed, rest = await asyncio.gather(
+            fetcher.get(site_feed_url(settings.site_url)),
+            fetcher.get(f"{base}/wp-json/wp/v2/posts?per_page=1", accept="application/json"),
+        )
+    return [site_feed_verdict(feed), rest_verdict(rest)]
+
+
+async def check_websub(settings: Settings) -> list[Check]:
+    """What the database remembers of WebSub pings (read-only; none before the first run)."""
+    if not settings.database.exists():
+        return [websub_verdict(settings, {}, time.time())]
+    try:
+        conn = await db.connect_read_only(settings.database)
+    except (db.SchemaTooNew, sqlite3.Error, OSError):
+        return []  # check_database has reported it already
+    try:
+        pings = await websub.summary(conn)
+    except sqlite3.OperationalError:
+        pings = {}  # a database from before pings were recorded: `run` migrates it
+    finally:
+        await conn.close()
+    return [websub_verdict(settings, pings, time.time())]
+
+
 async def run_checks(env: Mapping[str, str] | None = None) -> list[Check]:
     """Every check, in report order; a bad configuration stops the rest."""
     try:
@@ -220,6 +307,7 @@ async def run_checks(env: Mapping[str, str] | None = None) -> list[Check]:
     database = await check_database(settings)
     states = await poll_states(settings) if database.ok else []
     by_url = {s.url: s for s in states}
+    site_feed = site_feed_url(settings.site_url)
     now = time.time()
     checks = [
         Check(
@@ -229,9 +317,12 @@ async def run_checks(env: Mapping[str, str] | None = None) -> list[Check]:
             f"poll every {settings.poll_interval:g} s",
         ),
         database,
-        *poll_health(states, {s.feeds[0] for s in with_feeds}, now),
+        *poll_health(states, {s.feeds[0] for s in with_feeds} | {site_feed}, now),
+        *await check_websub(settings),
         await check_bot_api(settings),
     ]
+    feed, rest = await check_site(settings)
+    checks += [with_poll_history(feed, by_url.get(site_feed), now), rest]
     fetched = await check_feeds(settings, catalogue)
     return checks + [
         with_poll_history(c, by_url.get(s.feeds[0]), now)

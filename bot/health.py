@@ -1,5 +1,7 @@
 """Is the bot healthy? /healthz and /metrics on NEWSBOT_METRICS_PORT, and the container probe.
 
+The same server takes WebSub publish pings at /websub (bot/websub.py).
+
 The HTTP server is tornado, which PTB's `webhooks` extra already installs for webhook mode: no
 extra dependency, and a real HTTP server rather than a hand-rolled one.
 """
@@ -23,7 +25,7 @@ import tornado.httpserver
 import tornado.web
 from telegram.ext import Application
 
-from bot import config, logs, metrics, runtime
+from bot import config, logs, metrics, runtime, websub
 from bot.config import ConfigError, Settings
 from bot.lock import InstanceLock
 from storage import stats
@@ -151,14 +153,18 @@ async def start(application: AnyApplication) -> asyncio.Task[None]:
     rt = runtime.of_app(application)
     port = rt.settings.metrics_port
     assert port is not None
+    hub = websub.Hub(rt.db, rt.poke_poller)
+    hosts = websub.site_hosts(rt.settings.site_url, rt.sections)
     web = tornado.web.Application(
         [
             (r"/healthz", _Healthz, {"bot": application, "started_at": int(time.time())}),
             (r"/metrics", _Metrics, {"bot": application}),
+            (websub.PATH, websub.HubHandler, {"hub": hub, "hosts": hosts}),
         ],
         log_function=_quiet,
     )
-    server = tornado.httpserver.HTTPServer(web)
+    # No request here needs a body larger than a WebSub ping's form.
+    server = tornado.httpserver.HTTPServer(web, max_body_size=websub.MAX_BODY)
     server.listen(port, address=rt.settings.listen)
     logs.event(log, "health and metrics listening", port=port, address=rt.settings.listen)
 
@@ -169,6 +175,7 @@ async def start(application: AnyApplication) -> asyncio.Task[None]:
             server.stop()
             with contextlib.suppress(Exception):
                 await server.close_all_connections()
+            await hub.close()
 
     return asyncio.create_task(serve(), name="health")
 

@@ -19,7 +19,7 @@ One pass, as shell pseudocode (the decisions are the pure `Decider`; the rest ar
     stored = articles.by_keys(sightings)
     plans  = decider.plan(sightings, stored)    # new | backlog (first poll) | edited | gained
     for plan in plans | new | thin summary or no image:
-        fetch plan.url | extract | summary.lead                # the article page fills the gaps
+        fetch REST post wp:<id> || fetch plan.url | og: tags   # the site fills the gaps
     articles.upsert_many(plans)                 # articles + sections + FTS, one transaction
     feeds.save(states)                          # validators only after the articles are safe
     hand_over(new + announced-that-gained-a-section)           # once, at the END of the pass
@@ -421,10 +421,8 @@ def _skipped(
 
 
 def enrich(article: Article, page: extract.PageInfo, low: int, high: int) -> Article:
-    """The article with its lead, image and author completed from its page."""
-    lead = summary.lead(
-        (article.summary, "\n\n".join(page.paragraphs), page.description), low, high
-    )
+    """The article with its lead, image and author completed from its REST post or page."""
+    lead = summary.lead((article.summary, page.text, page.description), low, high)
     return replace(
         article,
         summary=lead,
@@ -793,7 +791,7 @@ class Pipeline:
         return after
 
     async def _complete(self, plans: list[Plan]) -> list[Plan]:
-        """Read the page of each new article whose feed entry left the lead thin or no image."""
+        """Ask the site about each new article whose feed entry left the lead thin or no image."""
         low, high = self.decider.summary_min, self.decider.summary_max
         gaps = [
             i
@@ -801,20 +799,30 @@ class Pipeline:
             if p.kind == "new"
             and (summary.is_thin(p.article.summary, low) or not p.article.image_url)
         ]
-        pages = await asyncio.gather(*(self._page(plans[i].article.url) for i in gaps))
-        for i, page in zip(gaps, pages, strict=True):
-            if page is not None:
-                plans[i] = replace(plans[i], article=enrich(plans[i].article, page, low, high))
+        found = await asyncio.gather(*(self._about(plans[i].article) for i in gaps))
+        for i, info in zip(gaps, found, strict=True):
+            if info is not None:
+                plans[i] = replace(plans[i], article=enrich(plans[i].article, info, low, high))
         return plans
 
-    async def _page(self, url: str) -> extract.PageInfo | None:
-        result = await self.fetcher.get(url, accept=PAGE_ACCEPT)
+    async def _about(self, article: Article) -> extract.PageInfo | None:
+        """The REST post first (content, image, author in one JSON); the page's meta after."""
+        info = extract.PageInfo()
+        rest = extract.rest_post_url(self.site_url, article.key, article.url)
+        if rest is not None:
+            result = await self.fetcher.get(rest, accept="application/json")
+            post = extract.from_rest(result.body) if result.ok else None
+            if post is None:
+                logs.event(log, "REST post unavailable", url=rest, reason=result.error)
+            else:
+                info = post
+        if info.text and (info.image_url or article.image_url):
+            return info
+        result = await self.fetcher.get(article.url, accept=PAGE_ACCEPT)
         if not result.ok:
-            logs.event(log, "article page unavailable", url=url, reason=result.error)
-            return None
-        text = result.body.decode("utf-8", errors="replace")
-        # trafilatura is CPU-bound; keep the event loop (and Telegram updates) responsive.
-        return await asyncio.to_thread(extract.extract, text)
+            logs.event(log, "article page unavailable", url=article.url, reason=result.error)
+            return info if info != extract.PageInfo() else None
+        return info.filled_from(extract.from_page(result.body.decode("utf-8", errors="replace")))
 
 
 def fetcher_for(settings: Settings) -> Fetcher:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from bot import check, cli, logs
 from bot.domain import Section
 from bot.fetch import FetchResult
-from storage import db
+from storage import db, websub
 from tests.doubles.botapi import BotApiDouble
 from tests.doubles.site import SiteDouble
 from tests.harness import DEAD_SITE_URL, env_for
@@ -31,6 +33,9 @@ async def test_everything_passes_against_the_doubles(
     assert "OK    database: " in out and "does not exist yet" in out  # check creates nothing
     assert f"OK    feed karabakh: {site.url}/category/karabakh/feed/" in out
     assert out.count("\nOK    feed ") == 15
+    assert f"OK    site feed: {site.url}/feed/: offered (HTTP 200)" in out
+    assert f"OK    site rest api: {site.url}/wp-json/wp/v2/posts?per_page=1: offered" in out
+    assert "OK    websub: off: set NEWSBOT_METRICS_PORT" in out
     assert out.rstrip().endswith("checks passed")
     assert botapi.token not in out
     assert [c.method for c in botapi.calls] == ["getMe"]
@@ -46,7 +51,7 @@ async def test_rejected_token_is_named_and_never_printed(
     assert "ERROR bot api: the token was rejected (401 Unauthorized)" in out
     assert "TELEGRAM_BOT_TOKEN" in out
     assert "AAwrong" not in out
-    assert "1 of 18 checks failed" in out
+    assert "1 of 21 checks failed" in out
 
 
 async def test_missing_token_and_dead_site_each_fail_their_line(
@@ -137,3 +142,42 @@ def test_verdicts_explain_wrong_base_url_and_non_feeds() -> None:
     atom = FetchResult("u", 200, b'<?xml version="1.0"?>\n<feed xmlns="x">')
     assert check.feed_verdict(section, atom).ok
     assert logs.redact("GET /bot1:abcdefghij/getMe", "1:abcdefghij") == "GET /bot<token>/getMe"
+
+
+async def test_a_site_without_site_wide_feed_or_rest_api_still_passes_and_says_so(
+    botapi: BotApiDouble, site: SiteDouble, tmp_path: Path
+) -> None:
+    site.fault("/feed/", "404")
+    site.fault("/wp-json/wp/v2/posts", "html")
+    checks = {c.name: c for c in await check.run_checks(env_for(botapi, site, tmp_path))}
+    assert checks["site feed"].ok and "not offered (HTTP 404)" in checks["site feed"].detail
+    rest = checks["site rest api"]
+    assert rest.ok and "not offered (HTTP 200, not a list of posts)" in rest.detail
+    assert "Open Graph" in rest.detail
+
+
+async def test_unreachable_site_fails_the_site_lines(botapi: BotApiDouble, tmp_path: Path) -> None:
+    checks = {c.name: c for c in await check.run_checks(env_for(botapi, None, tmp_path))}
+    assert not checks["site feed"].ok and DEAD_SITE_URL in checks["site feed"].detail
+    assert not checks["site rest api"].ok
+
+
+async def test_websub_line_tells_when_the_last_ping_came_and_the_last_refusal(
+    botapi: BotApiDouble, site: SiteDouble, tmp_path: Path
+) -> None:
+    env = {**env_for(botapi, site, tmp_path), "NEWSBOT_METRICS_PORT": "8080"}
+    (line,) = [c for c in await check.run_checks(env) if c.name == "websub"]
+    assert (
+        line.ok and line.detail == "pings taken at :8080/websub; none received yet (README: WebSub)"
+    )
+    conn = await db.connect(env["NEWSBOT_DATABASE"])
+    now = int(time.time())
+    await websub.record(conn, "accepted", now - 180, 2, "2 topic(s)")
+    await websub.record(conn, "accepted", now - 120, 1, "6 topic(s)")
+    await websub.record(conn, "rejected", now - 30, 1, "no hub.url on aze.media; ignored")
+    await conn.close()
+    (line,) = [c for c in await check.run_checks(env) if c.name == "websub"]
+    assert line.ok
+    assert line.detail.startswith("pings taken at :8080/websub; last ping 2 min ago (3 in all)")
+    # The check reads its own clock: a slow machine may make it a few seconds later.
+    assert re.search(r"; last refused 3\d s ago: no hub.url on aze.media; ignored$", line.detail)

@@ -21,6 +21,7 @@ from storage import sections as stored_sections
 from tests.doubles.site import SiteDouble
 
 INTERVAL = 60.0
+SEED = Path("/work/shared/seed/aze-media-article-page.txt")
 
 
 @dataclass
@@ -47,7 +48,12 @@ class Rig:
 
     def pipeline(self, catalogue: tuple[Section, ...] | None = None) -> Pipeline:
         return Pipeline(
-            self.conn, catalogue or self.catalogue, self.fetcher, Decider(INTERVAL), self.clock
+            self.conn,
+            catalogue or self.catalogue,
+            self.fetcher,
+            Decider(INTERVAL),
+            self.clock,
+            site_url=self.site.url,
         )
 
     async def poll(self, catalogue: tuple[Section, ...] | None = None) -> PollReport:
@@ -255,13 +261,15 @@ async def test_section_added_later_records_its_backlog_silently(rig: Rig) -> Non
     assert len((await rig.poll(rig.catalogue)).new) == 1
 
 
-async def test_thin_feed_entry_is_completed_from_the_article_page(rig: Rig) -> None:
+async def test_thin_feed_entry_is_completed_from_the_rest_post(rig: Rig) -> None:
     await rig.poll()
     post = rig.site.add_post(
         "Culture: Azerbaijani mugham at UNESCO",
         ["culture"],
         excerpt="Mugham, again.",
         feed_content=False,
+        media=False,
+        author="Ayşən Qasımova",
         image="/wp-content/uploads/2025/05/mugham.jpg",
         content=[
             "Azerbaijani mugham returned to the UNESCO stage in Paris on Friday, with three "
@@ -273,6 +281,54 @@ async def test_thin_feed_entry_is_completed_from_the_article_page(rig: Rig) -> N
     (article,) = (await rig.poll()).new
     assert article.summary.startswith("Azerbaijani mugham returned to the UNESCO stage")
     assert article.image_url and article.image_url.endswith("mugham.jpg")
+    # One JSON answer had it all: the article page was not needed.
+    assert rig.site.hits(f"/wp-json/wp/v2/posts/{post.id}") == 1
+    assert rig.site.hits(rig.site.link(post).removeprefix(rig.site.url)) == 0
+
+
+def seed_paragraphs() -> list[str]:
+    """The saved article's paragraphs (its text rendering separates them by blank lines)."""
+    text = SEED.read_text(encoding="utf-8")
+    body = text[text.index("In order to protect") : text.index("Nikola Mikovic\nByline")]
+    return [p.strip() for p in body.split("\n\n") if p.strip()][:6]
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="seed page not available")
+async def test_real_article_text_through_the_rest_post_gives_a_clean_lead(rig: Rig) -> None:
+    # The saved Aze.Media article as its REST post would carry it: caption above the text.
+    paragraphs = seed_paragraphs()
+    await rig.poll()
+    rig.site.add_post(
+        "Armenia is turning its back on Russia",
+        ["opinion"],
+        content=paragraphs,
+        excerpt="Yerevan aims…",
+        feed_content=False,
+        image="/wp-content/uploads/2022/09/Pelosi-armenia.jpg",
+        caption="US House Speaker Nancy Pelosi visits Yerevan. Photo: Nancy Pelosi / Twitter",
+        caption_first=True,
+        media=False,
+    )
+    (article,) = (await rig.poll()).new
+    assert article.summary.startswith("In order to protect its own territorial integrity")
+    assert article.summary.endswith("three million people.")
+    assert article.image_url and article.image_url.endswith("Pelosi-armenia.jpg")
+
+
+async def test_without_the_rest_api_the_page_meta_fills_image_and_description(rig: Rig) -> None:
+    await rig.poll()
+    post = rig.site.add_post(
+        "Economy: a new free zone in Ələt",
+        ["economy"],
+        excerpt="The Alat Free Economic Zone opened its first plant, officials said on Monday.",
+        feed_content=False,
+        media=False,
+        image="/wp-content/uploads/2025/05/alat.jpg",
+    )
+    rig.site.fault(f"/wp-json/wp/v2/posts/{post.id}", "404")
+    (article,) = (await rig.poll()).new
+    assert article.image_url == f"{rig.site.url}/wp-content/uploads/2025/05/alat.jpg"
+    assert article.summary.startswith("The Alat Free Economic Zone opened its first plant")
     assert rig.site.hits(rig.site.link(post).removeprefix(rig.site.url)) == 1
 
 

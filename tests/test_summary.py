@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -143,17 +144,75 @@ Ukraine has forced both Azerbaijan and Armenia to start distancing themselves fr
 </div></article></main><footer>© 2021 Aze.Media – Daily Digest</footer></body></html>"""
 
 
-def test_extract_page_paragraphs_and_open_graph() -> None:
-    page = extract.extract(PAGE)
-    assert page.paragraphs[0].startswith("In order to protect")
-    assert not any("Pelosi visits" in p for p in page.paragraphs[:1])
+def test_page_meta_gives_description_image_and_author() -> None:
+    page = extract.from_page(PAGE)
+    assert page.text == ""  # the body is never scraped: the REST post carries the content
     assert page.description.endswith("Yerevan aims…")
     assert page.image_url == "https://aze.media/wp-content/uploads/2022/09/Pelosi-armenia.jpg"
     assert page.author == "Nikola Mikovic"
-    lead = summary.lead(["\n\n".join(page.paragraphs), page.description])
-    assert lead.endswith("three million people.")
 
 
-def test_extract_of_a_page_without_article_is_empty_not_an_error() -> None:
-    page = extract.extract("<html><head></head><body></body></html>")
-    assert page.paragraphs == () and page.image_url is None
+def test_page_without_meta_is_empty_not_an_error() -> None:
+    page = extract.from_page("<html><head></head><body><p>Text</p></body></html>")
+    assert page == extract.PageInfo()
+
+
+def test_profile_url_as_article_author_falls_back_to_the_author_name() -> None:
+    page = extract.from_page(
+        '<html><head><meta property="article:author" content="https://fb.com/x">'
+        '<meta name="author" content="Ayşən Qasımova"></head></html>'
+    )
+    assert page.author == "Ayşən Qasımova"
+
+
+def test_rest_post_gives_content_featured_image_and_author() -> None:
+    post = {
+        "id": 118533,
+        "content": {"rendered": PAGE[PAGE.index("<figure") : PAGE.index("</div>")]},
+        "excerpt": {"rendered": "<p>In order to protect [&hellip;]</p>"},
+        "_embedded": {
+            "author": [{"name": "Nikola Mikovi&#263;"}],
+            "wp:featuredmedia": [{"source_url": "https://aze.media/wp-content/uploads/p.jpg"}],
+        },
+    }
+    info = extract.from_rest(json.dumps(post).encode())
+    assert info is not None
+    assert info.image_url == "https://aze.media/wp-content/uploads/p.jpg"
+    assert info.author == "Nikola Miković"
+    lead = summary.lead(["Too thin.", info.text, info.description])
+    # The caption above the first paragraph is not part of the lead.
+    assert lead.startswith("In order to protect") and lead.endswith("three million people.")
+
+
+def test_rest_post_without_featured_image_uses_the_first_picture_of_its_content() -> None:
+    post = {"id": 1, "content": {"rendered": '<p>x</p><img src="/a.jpg?w=1&amp;h=2">'}}
+    info = extract.from_rest(json.dumps(post).encode())
+    assert info is not None and info.image_url == "/a.jpg?w=1&h=2" and info.author == ""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'{"code": "rest_post_invalid_id", "message": "Invalid post ID.", "data": {}}',
+    ],
+)
+def test_rest_answers_that_are_not_a_post(body: bytes) -> None:
+    assert extract.from_rest(body) is None
+
+
+def test_rest_post_whose_embeds_are_errors_yields_what_it_has() -> None:
+    body = b'{"id": 5, "_embedded": {"author": {"code": "rest_user_cannot_view"}}}'
+    assert extract.from_rest(body) == extract.PageInfo()
+
+
+def test_rest_post_url_only_for_wp_keys_on_the_configured_site() -> None:
+    site = "https://aze.media"
+    assert (
+        extract.rest_post_url(site, "wp:42", "https://aze.media/2025/05/19/x/")
+        == "https://aze.media/wp-json/wp/v2/posts/42?_embed"
+    )
+    assert extract.rest_post_url(site, "wp:42", "https://other.example/x/") is None
+    assert extract.rest_post_url(site, "https://aze.media/x/", "https://aze.media/x/") is None
+    assert extract.rest_post_url("", "wp:42", "https://aze.media/x/") is None

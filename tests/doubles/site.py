@@ -4,6 +4,8 @@
     await site.start()          # site.url == "http://127.0.0.1:PORT"
     post = site.add_post("Headline", ["energy"])
     site.fault("opinion", "500", times=2)
+    site.hubs.append(bot_hub_url)        # as in Settings → WebSub of the WebSub plugin
+    post = await site.publish("Headline", ["energy"])   # add_post + the plugin's hub ping
     ...
     await site.stop()
 
@@ -27,6 +29,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -139,6 +142,10 @@ class SiteDouble:
         self.slow_delay = 0.5  # seconds, for the "slow" fault
         self.huge_size = 20 * 1024 * 1024  # bytes, for the "huge" fault
         self._faults: list[_Fault] = []
+        # The WebSub plugin's "Hubs (one per line)" and what each publish ping got back.
+        self.hubs: list[str] = []
+        self.hub_answers: list[int] = []
+        self.wp_version = "6.1.1"
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -240,6 +247,43 @@ class SiteDouble:
         )
         self.posts[post_id] = post
         return post
+
+    async def publish(self, title: str, categories: Sequence[str] | str, **kw: Any) -> Post:
+        """add_post, then ping every hub as the "WebSub (FKA PubSubHubbub)" plugin does."""
+        post = self.add_post(title, categories, **kw)
+        await self.ping_hubs(post)
+        return post
+
+    def topics(self, post: Post) -> list[str]:
+        """The feed URLs the plugin names for a post: main, category and author feeds, per type."""
+        site = self._site()
+        urls = []
+        for kind in ("rss2", "atom"):
+            tail = "feed/" if kind == "rss2" else "feed/atom/"
+            urls.append(f"{self.url}/{tail}")
+            urls += [site.category_link(c) + tail for c in post.categories]
+            urls.append(f"{self.url}/author/{site.author_id(post.author)}/{tail}")
+        return list(dict.fromkeys(urls))
+
+    async def ping_hubs(self, post: Post, *, topics: Sequence[str] | None = None) -> list[int]:
+        """POST `hub.mode=publish&hub.url=…` to each hub; the statuses (0: unreachable)."""
+        form = [("hub.mode", "publish")] + [
+            ("hub.url", url) for url in (self.topics(post) if topics is None else topics)
+        ]
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": f"WordPress/{self.wp_version}; {self.url}; PubSubHubbub/WebSub",
+        }
+        statuses = []
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            for hub in self.hubs:
+                try:
+                    async with session.post(hub, data=form, headers=headers) as response:
+                        statuses.append(response.status)
+                except aiohttp.ClientError:
+                    statuses.append(0)  # WordPress logs the WP_Error and publishes anyway
+        self.hub_answers += statuses
+        return statuses
 
     def edit_post(self, post_id: int, **changes: Any) -> Post:
         """Change fields of a post (title, content, excerpt, categories, image, ...).
