@@ -11,7 +11,6 @@ from dataclasses import dataclass
 PRIVATE_LIMIT = (1, 1.0)  # Telegram: about one message per second in one chat
 GROUP_LIMIT = (20, 60.0)  # Telegram: at most 20 messages per minute in one group or channel
 PAID_MAX_RATE = 1000.0  # paid broadcasts (allow_paid_broadcast) lift the global cap to 1000/s
-FREE_MAX_RATE = 30.0
 # Telegram counts a send when it arrives, we when we start it; requests reach it a few ms apart
 # from how they left, so windows of exactly Telegram's length are sometimes seen as broken (429).
 MARGIN = 0.025  # every window this fraction longer
@@ -103,17 +102,18 @@ class Throttle:
         """Seconds until a send to this chat respects every limit (0 = now)."""
         return max(self.global_delay(), self.chat_delay(chat_id))
 
-    def record(self, chat_id: int, private: bool) -> None:
-        """Book one send to `chat_id` at the current time."""
+    def record(self, chat_id: int | None, private: bool) -> None:
+        """Book one send to `chat_id` (None: no chat window, e.g. an inline message edit) now."""
         now = self.clock()
         if self._global:
             freed = self._global.free_at()
             late = 0.0 <= now - freed <= self._late
             self._global.times.append(max(freed, self._global.times[-1]) if late else now)
-        log = self._chats.get(chat_id)
-        if log is None:
-            log = self._chats[chat_id] = _Log(self._private if private else self._group)
-        log.times.append(now)
+        if chat_id is not None:
+            log = self._chats.get(chat_id)
+            if log is None:
+                log = self._chats[chat_id] = _Log(self._private if private else self._group)
+            log.times.append(now)
         if now - self._last_sweep > 60.0:
             self._sweep(now)
 
@@ -125,10 +125,3 @@ class Throttle:
     def forget(self, chat_id: int) -> None:
         """Drop a chat's history (it moved to a new id)."""
         self._chats.pop(chat_id, None)
-
-    def sent_in_last(self, seconds: float) -> int:
-        """Sends booked in the last `seconds` (up to the global window size), for /stats."""
-        if not self._global:
-            return 0
-        now = self.clock()
-        return sum(1 for t in self._global.times if t > now - seconds)
