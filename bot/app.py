@@ -28,7 +28,7 @@ from bot.domain import Article
 from bot.handlers import admin, commands, errors, fallback, groups, inline, picker
 from bot.handlers import search as search_handlers
 from bot.handlers import settings as reader_settings
-from bot.limiter import SharedLimiter
+from bot.limiter import SharedLimiter, quiet_error_pages
 from bot.runtime import Runtime
 from bot.webhook import start as start_webhook
 from storage import db
@@ -62,6 +62,7 @@ COMMANDS = tuple(
 
 def build(settings: Settings) -> AnyApplication:
     """The Application with every handler registered."""
+    quiet_error_pages()
     application = (
         ApplicationBuilder()
         .token(settings.require_token())

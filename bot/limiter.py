@@ -4,6 +4,7 @@ pushes), and a reply Telegram refuses with 429 is sent again after `retry_after`
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import warnings
 from collections.abc import Callable, Coroutine
@@ -20,6 +21,21 @@ JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
 # patience with a bot that answers nothing.
 REPLY_PATIENCE = 180.0
 _NOT_MESSAGES = frozenset({"sendchataction"})
+
+
+class _NoPageDumps(logging.Filter):
+    """PTB logs an HTML error page (a 502 from Telegram's proxy) as an ERROR with a traceback
+    before it raises NetworkError; whoever sent the request logs that error in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Can not load invalid JSON data")
+
+
+def quiet_error_pages() -> None:
+    """Install the filter above on PTB's request logger (idempotent)."""
+    logger = logging.getLogger("telegram.request.BaseRequest")
+    if not any(isinstance(f, _NoPageDumps) for f in logger.filters):
+        logger.addFilter(_NoPageDumps())
 
 
 def counts(endpoint: str) -> bool:

@@ -47,9 +47,11 @@ class Outage:
         self._next_probe = 0.0
         self._probe_until = 0.0  # a probe is in flight until then (or until it reports)
         self.started = 0.0
+        self.answers = 0  # sends Telegram answered so far: "did it answer anyone since?"
 
     def answered(self) -> None:
         """Telegram answered a send (success, or a refusal about that send): it is up."""
+        self.answers += 1
         self._failing.clear()
         self._failures = 0
         if self.active:

@@ -79,6 +79,9 @@ class Dispatcher:
         self._finished: set[int] = set()  # rows finished since the current sweep began
         self._gone_chats: set[int] = set()  # chats deactivated or moved since then
         self._tasks: set[asyncio.Task[None]] = set()
+        # Rows whose last try got no answer and would have been given up: row -> the budget's
+        # answer count then. They are given up only once Telegram answered others meanwhile.
+        self._unanswered: dict[int, int] = {}
         self._sent_per_second: Counter[int] = Counter()
         self.sent = 0
         self.failed = 0
@@ -225,6 +228,7 @@ class Dispatcher:
                     continue
                 await self._apply(row, decision)
                 return
+            self._unanswered.pop(row.id, None)
             self.confirmations.confirm([row.id], message.message_id)
             metrics.delivery_sent(time.monotonic() - started)
             self._count_sent(1)
@@ -304,6 +308,8 @@ class Dispatcher:
             recent_429_chats=self.budget.pauses.others_refused(row.chat_id),
             jitter=random.random(),
         )
+        if decision.action == "fail" and unreachable(exc):
+            decision = self._unproven(row, decision)
         if isinstance(exc, RetryAfter):
             metrics.rate_limited()
         logs.event(
@@ -316,6 +322,17 @@ class Dispatcher:
             reason=decision.reason,
         )
         return decision
+
+    def _unproven(self, row: deliveries.Pending, decision: Decision) -> Decision:
+        """No answer is evidence against the row only if Telegram answered others since the
+        row's previous unanswered try; the first sends of an outage fail before it is known."""
+        answers = self.budget.outage.answers
+        seen = self._unanswered.pop(row.id, None)
+        if seen is not None and answers > seen:
+            return decision
+        self._unanswered[row.id] = answers
+        # Soon again: if Telegram is down, the outage will be known by then and spare the row.
+        return Decision("retry", outcome.backoff(1, random.random()), decision.reason)
 
     async def _apply(self, row: deliveries.Pending, decision: Decision) -> None:
         """Carry out a decision; the row stays pending unless the decision ends it."""

@@ -39,8 +39,9 @@ class Window:
         return Window(self.count, self.seconds * (1 + margin))
 
     def split(self, parts: int) -> Window:
-        """The same rate in bursts `parts` times smaller (never below one event); it implies
-        the original window."""
+        """The same rate in bursts `parts` times smaller (never below one event).  It paces,
+        but does not by itself bound, the original window (25/s in bursts of 2 per 0.08 s lets
+        13 bursts, 26 events, into one second), so the Throttle keeps both."""
         count = max(1, self.count // parts)
         return Window(count, self.seconds * count / self.count)
 
@@ -81,8 +82,9 @@ class Throttle:
         late: float = LATE,
     ) -> None:
         self.clock = clock
-        paced = Window.per_second(rate).split(BURSTS).padded(margin) if rate else None
-        self._global = _Log(paced) if paced else None
+        whole = Window.per_second(rate).padded(margin) if rate else None
+        self._global = _Log(Window.per_second(rate).split(BURSTS).padded(margin)) if rate else None
+        self._second = _Log(whole) if whole else None  # the configured rate over any second
         self._private = private.padded(margin)
         self._group = group.padded(margin)
         self._late = late
@@ -91,7 +93,10 @@ class Throttle:
 
     def global_delay(self) -> float:
         """Seconds until the global window has room."""
-        return self._global.delay(self.clock()) if self._global else 0.0
+        if not self._global or not self._second:
+            return 0.0
+        now = self.clock()
+        return max(self._global.delay(now), self._second.delay(now))
 
     def chat_delay(self, chat_id: int) -> float:
         """Seconds until this chat's window has room."""
@@ -109,6 +114,8 @@ class Throttle:
             freed = self._global.free_at()
             late = 0.0 <= now - freed <= self._late
             self._global.times.append(max(freed, self._global.times[-1]) if late else now)
+        if self._second:
+            self._second.times.append(now)
         if chat_id is not None:
             log = self._chats.get(chat_id)
             if log is None:
