@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter, TimedOut
 
-from bot import check, config
+from bot import check, config, sections
 from bot.budget import Budget
 from bot.confirmations import Confirmations
 from bot.domain import Article, ChatSettings
@@ -21,7 +21,8 @@ from bot.outage import Outage
 from bot.pauses import FLOOD_WINDOW, Pauses
 from bot.rendercache import RenderCache
 from bot.throttle import Throttle
-from storage import articles, db, deliveries
+from storage import articles, broadcasts, chats, db, deliveries, subscriptions
+from storage import sections as stored_sections
 from tests.test_cli_run import _run
 
 
@@ -302,3 +303,26 @@ async def test_check_and_run_refuse_a_rate_above_30_without_paid_broadcasts(
     code, err = await _run({**env, "TELEGRAM_BOT_TOKEN": "1:abc"}, tmp_path)
     assert code != 0
     assert "NEWSBOT_RATE_LIMIT must be at most 30" in err and "Traceback" not in err
+
+
+async def test_a_broadcast_goes_to_the_topics_a_forum_reads_us_in(tmp_path: Path) -> None:
+    conn = await db.connect(tmp_path / "b.db")
+    await stored_sections.sync(conn, sections.builtin("https://aze.media"))
+    await chats.ensure(conn, 1, "private")
+    await subscriptions.add(conn, 1, ["news"])
+    await chats.ensure(conn, 2, "private")  # no sections: still told, in the chat itself
+    await chats.ensure(conn, -100, "supergroup")
+    await subscriptions.add(conn, -100, ["news"], 7)
+    await subscriptions.add(conn, -100, ["culture"], 7)
+    await subscriptions.add(conn, -100, ["news"], 9)
+    await chats.ensure(conn, -200, "supergroup")
+    await subscriptions.add(conn, -200, ["news"], 0)  # subscribed from General
+    broadcast = await broadcasts.create(conn, "Hello", 1)
+    assert await deliveries.enqueue_broadcast(conn, broadcast) == 4  # chats, not rows
+    async with conn.execute(
+        "SELECT chat_id, thread_id FROM deliveries WHERE broadcast_id = ? ORDER BY 1, 2",
+        (broadcast,),
+    ) as cur:
+        rows = [tuple(r) for r in await cur.fetchall()]
+    assert rows == [(-200, 0), (-100, 7), (-100, 9), (1, 0), (2, 0)]
+    await conn.close()
