@@ -16,7 +16,7 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.outage import Outage
 from bot.pauses import Pauses, Scope
-from bot.throttle import Throttle
+from bot.throttle import Flight, Throttle
 
 URGENT, BULK = 0, 1  # a reader waiting for an answer; pushes, digests, broadcasts
 
@@ -25,7 +25,7 @@ URGENT, BULK = 0, 1  # a reader waiting for an answer; pushes, digests, broadcas
 class _Ticket:
     chat_id: int | None
     private: bool
-    granted: asyncio.Future[None] = field(repr=False)
+    granted: asyncio.Future[Flight | None] = field(repr=False)
 
 
 def unreachable(error: BaseException) -> bool:
@@ -66,17 +66,17 @@ class Budget:
         """Sends queued for a grant (for tests and /healthz)."""
         return sum(len(q) for q in self._queues)
 
-    async def acquire(self, chat_id: int | None, private: bool, *, urgent: bool) -> None:
-        """Wait until a send to `chat_id` may start, and book it: the caller sends right away."""
+    async def acquire(self, chat_id: int | None, private: bool, *, urgent: bool) -> Flight | None:
+        """Wait until a send to `chat_id` may start, and book it: the caller sends right away,
+        then passes the flight to `report` (or `landed` if it never sent)."""
         ahead = self._queues[URGENT] if urgent else (self._queues[URGENT] or self._queues[BULK])
         if not ahead and self._gate() <= 0 and self.chat_delay(chat_id) <= 0:
-            self._grant(chat_id, private)
-            return
+            return self._grant(chat_id, private)
         ticket = _Ticket(chat_id, private, asyncio.get_running_loop().create_future())
         self._queues[URGENT if urgent else BULK].append(ticket)
         self._kick()
         try:
-            await ticket.granted
+            return await ticket.granted
         except asyncio.CancelledError:
             for queue in self._queues:
                 with contextlib.suppress(ValueError):
@@ -98,8 +98,17 @@ class Budget:
         self.outage.unreachable(chat_id)
         self._wake.set()
 
-    def report(self, chat_id: int | None, error: BaseException | None) -> None:
+    def landed(self, flight: Flight | None) -> None:
+        """A granted send is over (answered, failed, or never sent)."""
+        self.throttle.landed(flight)
+        if any(self._queues):
+            self._wake.set()
+
+    def report(
+        self, chat_id: int | None, error: BaseException | None, flight: Flight | None
+    ) -> None:
         """Tell the budget how a granted send ended (None: it succeeded)."""
+        self.landed(flight)
         if error is None or (isinstance(error, TelegramError) and not unreachable(error)):
             self.answered()
         elif unreachable(error):
@@ -116,9 +125,9 @@ class Budget:
         """Seconds until any send at all may go."""
         return max(self.outage.gate(), self.throttle.global_delay(), self.pauses.all_delay())
 
-    def _grant(self, chat_id: int | None, private: bool) -> None:
-        self.throttle.record(chat_id, private=private)
+    def _grant(self, chat_id: int | None, private: bool) -> Flight | None:
         self.outage.granted()
+        return self.throttle.record(chat_id, private=private)
 
     def _kick(self) -> None:
         self._wake.set()
@@ -149,8 +158,7 @@ class Budget:
                 wait = self.chat_delay(ticket.chat_id)
                 if wait <= 0:
                     del queue[index]
-                    self._grant(ticket.chat_id, ticket.private)
-                    ticket.granted.set_result(None)
+                    ticket.granted.set_result(self._grant(ticket.chat_id, ticket.private))
                     return 0.0
                 best = min(best, wait)
         return best

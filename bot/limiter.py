@@ -98,19 +98,22 @@ class SharedLimiter(BaseRateLimiter[int]):
         while True:
             left = deadline - time.monotonic()
             try:
-                await asyncio.wait_for(self.budget.acquire(chat, private, urgent=True), left)
+                flight = await asyncio.wait_for(
+                    self.budget.acquire(chat, private, urgent=True), left
+                )
             except TimeoutError:
                 raise TimedOut(f"no room to send within {self.patience:g} s") from None
             try:
                 result = await callback(*args, **kwargs)
             except RetryAfter as exc:
                 seconds = retry_seconds(exc)
+                self.budget.report(chat, exc, flight)
                 self.budget.refused(chat, seconds)
                 if time.monotonic() + seconds > deadline:
                     raise
                 continue  # the budget holds this chat (or everyone) for `seconds`
-            except Exception as exc:
-                self.budget.report(chat, exc)
+            except BaseException as exc:  # cancelled too: the flight must land
+                self.budget.report(chat, exc, flight)
                 raise
-            self.budget.report(chat, None)
+            self.budget.report(chat, None, flight)
             return result

@@ -31,6 +31,7 @@ from bot.pauses import Pauses
 from bot.render import Rendered
 from bot.rendercache import RenderCache
 from bot.runtime import Runtime
+from bot.throttle import Flight
 from storage import chats as stored_chats
 from storage import db, deliveries
 
@@ -176,12 +177,12 @@ class Dispatcher:
         self._busy.add(chat)
         try:
             # Waits for the global window, Telegram's pauses and outages; replies go first.
-            await self.budget.acquire(chat, row.kind == "private", urgent=False)
+            flight = await self.budget.acquire(chat, row.kind == "private", urgent=False)
         except BaseException:
             self._busy.discard(chat)
             self._slots.release()
             raise
-        task = asyncio.create_task(self._deliver(row, silent, digest, now, tz))
+        task = asyncio.create_task(self._deliver(row, flight, silent, digest, now, tz))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return None
@@ -189,24 +190,33 @@ class Dispatcher:
     # --- one row ------------------------------------------------------------------------------
 
     async def _deliver(
-        self, row: deliveries.Pending, silent: bool, digest: bool, now: float, tz: tzinfo
+        self,
+        row: deliveries.Pending,
+        flight: Flight | None,
+        silent: bool,
+        digest: bool,
+        now: float,
+        tz: tzinfo,
     ) -> None:
         try:
             if digest:
-                await self._deliver_digest(row, now, tz)
+                await self._deliver_digest(row, flight, now, tz)
             else:
-                await self._deliver_one(row, silent, tz)
+                await self._deliver_one(row, flight, silent, tz)
         except Exception:
             # A database hiccup must not kill the loop; the row stays pending and comes back.
             log.exception("delivery %s could not be completed", row.id)
             self._held.pause_chat(row.chat_id, 5.0)
         finally:
+            self.budget.landed(flight)  # also when nothing was sent after all
             self._finished.add(row.id)
             self._busy.discard(row.chat_id)
             self._slots.release()
             self.ready.set()
 
-    async def _deliver_one(self, row: deliveries.Pending, silent: bool, tz: tzinfo) -> None:
+    async def _deliver_one(
+        self, row: deliveries.Pending, flight: Flight | None, silent: bool, tz: tzinfo
+    ) -> None:
         rendered = await self.cache.message(row, tz)
         if rendered is None:
             await deliveries.mark_failed(self.conn, row.id, "article or broadcast no longer exists")
@@ -217,14 +227,14 @@ class Dispatcher:
         while True:
             started = time.monotonic()
             try:
-                message = await self._send(row, rendered, plain=plain, silent=silent)
+                message = await self._send(row, rendered, flight, plain=plain, silent=silent)
             except Exception as exc:
                 if self._outage(row, exc):
                     return
                 decision = self._decide(row, exc, plain_tried=plain)
                 if decision.action == "plain":
                     plain = True
-                    await self._wait_for_slot(row)
+                    flight = await self._wait_for_slot(row)
                     continue
                 await self._apply(row, decision)
                 return
@@ -235,7 +245,9 @@ class Dispatcher:
             await self.confirmations.flush()
             return
 
-    async def _deliver_digest(self, row: deliveries.Pending, now: float, tz: tzinfo) -> None:
+    async def _deliver_digest(
+        self, row: deliveries.Pending, flight: Flight | None, now: float, tz: tzinfo
+    ) -> None:
         cutoff = schedule.last_digest(row.settings, now, tz)
         items = await deliveries.digest_rows(self.conn, row.chat_id, row.thread_id, cutoff)
         if not items:
@@ -252,9 +264,9 @@ class Dispatcher:
         started = time.monotonic()
         for index, rendered in enumerate(render.digest_messages(groups, row.settings.language)):
             if index:
-                await self._wait_for_slot(row)
+                flight = await self._wait_for_slot(row)
             try:
-                message = await self._send(row, rendered, plain=False, silent=False)
+                message = await self._send(row, rendered, flight, plain=False, silent=False)
             except Exception as exc:
                 if not self._outage(row, exc):
                     await self._apply(row, self._decide(row, exc, plain_tried=True))
@@ -267,12 +279,18 @@ class Dispatcher:
         await self.confirmations.flush()
         logs.event(log, "digest sent", chat=row.chat_id, articles=len(items))
 
-    async def _wait_for_slot(self, row: deliveries.Pending) -> None:
+    async def _wait_for_slot(self, row: deliveries.Pending) -> Flight | None:
         """A follow-up send of the same row (plain resend, next digest part) obeys the limits."""
-        await self.budget.acquire(row.chat_id, row.kind == "private", urgent=False)
+        return await self.budget.acquire(row.chat_id, row.kind == "private", urgent=False)
 
     async def _send(
-        self, row: deliveries.Pending, rendered: Rendered, *, plain: bool, silent: bool
+        self,
+        row: deliveries.Pending,
+        rendered: Rendered,
+        flight: Flight | None,
+        *,
+        plain: bool,
+        silent: bool,
     ) -> Message:
         try:
             message = await self.bot.send_message(
@@ -285,11 +303,10 @@ class Dispatcher:
                 disable_notification=silent or None,
                 allow_paid_broadcast=True if self.settings.paid_broadcast else None,
             )
-        except Exception as exc:
-            if not isinstance(exc, RetryAfter):  # refused() below tells the budget
-                self.budget.report(row.chat_id, exc)
+        except BaseException as exc:
+            self.budget.report(row.chat_id, exc, flight)
             raise
-        self.budget.report(row.chat_id, None)
+        self.budget.report(row.chat_id, None, flight)
         return message
 
     # --- Telegram's answers -------------------------------------------------------------------

@@ -68,6 +68,44 @@ class _Log:
         return not self.times or self.times[-1] + self.window.seconds <= now
 
 
+class Flight:
+    """One send, from the instant it was granted until Telegram's answer came back: it reached
+    Telegram somewhere in between, and the whole-second window counts it there at the latest."""
+
+    __slots__ = ("end", "start")
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.end = math.inf  # in flight: it may still arrive at any moment
+
+    def landed(self, now: float) -> None:
+        if self.end == math.inf:
+            self.end = now
+
+
+class _Airborne:
+    """The whole-second window by latest arrival: a send leaves the window `seconds` after its
+    answer came back, so no delay between us and Telegram (a busy CPU, a slow socket) can make
+    more than `count` sends arrive within one window. Flights leave in grant order; one slow
+    answer holds those behind it a little longer, which errs on the safe side."""
+
+    __slots__ = ("flights", "window")
+
+    def __init__(self, window: Window) -> None:
+        self.window = window
+        self.flights: deque[Flight] = deque()
+
+    def delay(self, now: float) -> float:
+        flights, seconds = self.flights, self.window.seconds
+        while flights and flights[0].end + seconds <= now:
+            flights.popleft()
+        if len(flights) < self.window.count:
+            return 0.0
+        head = flights[0]
+        # Still in flight: its answer (which wakes the budget) frees the window `seconds` later.
+        return seconds if head.end == math.inf else head.end + seconds - now
+
+
 class Throttle:
     """Decides how long a send to a chat must wait; `record` books a send that happens now."""
 
@@ -84,7 +122,7 @@ class Throttle:
         self.clock = clock
         whole = Window.per_second(rate).padded(margin) if rate else None
         self._global = _Log(Window.per_second(rate).split(BURSTS).padded(margin)) if rate else None
-        self._second = _Log(whole) if whole else None  # the configured rate over any second
+        self._second = _Airborne(whole) if whole else None  # the rate over any whole second
         self._private = private.padded(margin)
         self._group = group.padded(margin)
         self._late = late
@@ -107,15 +145,18 @@ class Throttle:
         """Seconds until a send to this chat respects every limit (0 = now)."""
         return max(self.global_delay(), self.chat_delay(chat_id))
 
-    def record(self, chat_id: int | None, private: bool) -> None:
-        """Book one send to `chat_id` (None: no chat window, e.g. an inline message edit) now."""
+    def record(self, chat_id: int | None, private: bool) -> Flight | None:
+        """Book one send to `chat_id` (None: no chat window, e.g. an inline message edit) now;
+        the caller reports the returned flight `landed` when Telegram's answer is back."""
         now = self.clock()
         if self._global:
             freed = self._global.free_at()
             late = 0.0 <= now - freed <= self._late
             self._global.times.append(max(freed, self._global.times[-1]) if late else now)
+        flight = None
         if self._second:
-            self._second.times.append(now)
+            flight = Flight(now)
+            self._second.flights.append(flight)
         if chat_id is not None:
             log = self._chats.get(chat_id)
             if log is None:
@@ -123,6 +164,12 @@ class Throttle:
             log.times.append(now)
         if now - self._last_sweep > 60.0:
             self._sweep(now)
+        return flight
+
+    def landed(self, flight: Flight | None) -> None:
+        """Telegram's answer to this send is back (or the send never went out)."""
+        if flight is not None:
+            flight.landed(self.clock())
 
     def _sweep(self, now: float) -> None:
         # Chats whose windows are empty need no memory; 100,000 chats would otherwise stay.

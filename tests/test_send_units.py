@@ -55,10 +55,25 @@ def test_no_second_ever_holds_more_than_the_configured_rate(rate: float) -> None
             clock.now += wait + 0.0007  # timers fire a little late
             continue
         chat += 1
-        throttle.record(chat, private=True)
+        flight = throttle.record(chat, private=True)
+        clock.now += 0.001  # Telegram answers a millisecond later
+        throttle.landed(flight)
         booked.append(clock.now)
     assert busiest_second(booked) <= rate
     assert len(booked) / 4.0 >= rate * 0.95  # and the margin costs little
+
+
+def test_a_send_still_in_flight_holds_the_window_until_its_answer() -> None:
+    clock = Clock()
+    throttle = Throttle(30, clock=clock, margin=0)
+    slow = throttle.record(0, private=True)  # its request is stuck somewhere on the way
+    for chat in range(1, 30):
+        clock.now += 0.1 if chat % 3 == 0 else 0.0
+        throttle.landed(throttle.record(chat, private=True))
+    clock.now = 1002.0
+    assert throttle.global_delay() > 0, "it may reach Telegram now, with 29 others in the window"
+    throttle.landed(slow)
+    assert throttle.global_delay() == pytest.approx(1.0)
 
 
 def test_a_429_pauses_one_chat_and_a_flood_pauses_everyone() -> None:
@@ -171,7 +186,7 @@ async def test_a_cancelled_wait_leaves_the_queue_and_an_outage_lets_one_probe_th
     await _until(lambda: granted == [10])
     await asyncio.sleep(0.05)
     assert granted == [10], "one probe until it reports"
-    budget.report(10, None)  # the probe got an answer: Telegram is back
+    budget.report(10, None, None)  # the probe got an answer: Telegram is back
     await asyncio.gather(*tasks)
     assert granted == [10, 11, 12]
 
