@@ -24,7 +24,7 @@ from telegram.ext import AIORateLimiter, ExtBot
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fanout import TOKEN, seed, stub, stub_stats
+from fanout import TOKEN, busiest_second, seed, stub, stub_stats
 
 from bot import app, config, fanout, sections, send
 from storage import db
@@ -63,15 +63,6 @@ async def until(check: Callable[[], Awaitable[bool]], within: float) -> None:
 
 def sends_to(stats: dict[str, Any], lo: int, hi: int) -> list[float]:
     return sorted(t for chat, t in stats["sends"] if lo <= chat < hi)
-
-
-def busiest_second(times: list[float]) -> int:
-    best, start = 0, 0
-    for end, at in enumerate(times):
-        while times[start] <= at - 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 async def reply_burst(tmp: Path, n: int) -> None:
