@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 PRIVATE_LIMIT = (1, 1.0)  # Telegram: about one message per second in one chat
 GROUP_LIMIT = (20, 60.0)  # Telegram: at most 20 messages per minute in one group or channel
-PAID_MAX_RATE = 1000.0  # paid broadcasts (allow_paid_broadcast) lift the global cap to 1000/s
 # Telegram counts a send when it arrives, we when we start it; requests reach it a few ms apart
 # from how they left, so windows of exactly Telegram's length are sometimes seen as broken (429).
 MARGIN = 0.025  # every window this fraction longer
