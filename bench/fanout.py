@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import sys
 import tempfile
 import time
@@ -72,6 +73,7 @@ async def bench_enqueue(tmp: Path, n: int) -> float:
 
 
 TOKEN = "123456:bench"
+_runs = itertools.count(1)
 STUB = Path(__file__).resolve().parent / "botstub.py"
 
 
@@ -115,7 +117,7 @@ class Run:
 
 async def run_dispatcher(base: str, tmp: Path, n: int, rate: float | None) -> Run:
     """Our dispatcher delivering one article to `n` subscribed chats, from the outbox."""
-    path = tmp / f"dispatch-{n}-{rate}.db"
+    path = tmp / f"dispatch-{n}-{rate}-{next(_runs)}.db"
     article = await seed(path, n, "https://aze.media")
     conn = await db.connect(path)
     await fanout.fan_out(conn, [article])

@@ -12,7 +12,10 @@ PRIVATE_LIMIT = (1, 1.0)  # Telegram: about one message per second in one chat
 GROUP_LIMIT = (20, 60.0)  # Telegram: at most 20 messages per minute in one group or channel
 # Telegram counts a send when it arrives, we when we start it; requests reach it a few ms apart
 # from how they left, so windows of exactly Telegram's length are sometimes seen as broken (429).
-MARGIN = 0.025  # every window this fraction longer
+MARGIN = 0.025  # every per-chat window this fraction longer
+# The global window counts a send until its answer is back (see _Airborne), so arrival jitter
+# cannot break it; its margin only covers Telegram measuring a second a little differently.
+GLOBAL_MARGIN = 0.005
 BURSTS = 10  # the global budget is spent in tenths of a second: small bursts, little jitter
 # A timer fires a little after the instant asked for.  A send booked at most this late counts
 # from the instant the global window freed, so wake-up lateness does not pile up into lost rate;
@@ -119,8 +122,9 @@ class Throttle:
         late: float = LATE,
     ) -> None:
         self.clock = clock
-        whole = Window.per_second(rate).padded(margin) if rate else None
-        self._global = _Log(Window.per_second(rate).split(BURSTS).padded(margin)) if rate else None
+        pad = min(margin, GLOBAL_MARGIN)
+        whole = Window.per_second(rate).padded(pad) if rate else None
+        self._global = _Log(Window.per_second(rate).split(BURSTS).padded(pad)) if rate else None
         self._second = _Airborne(whole) if whole else None  # the rate over any whole second
         self._private = private.padded(margin)
         self._group = group.padded(margin)
