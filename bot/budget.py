@@ -78,6 +78,8 @@ class Budget:
         try:
             return await ticket.granted
         except asyncio.CancelledError:
+            if ticket.granted.done() and not ticket.granted.cancelled():
+                self.landed(ticket.granted.result())  # granted as we were cancelled: unused
             for queue in self._queues:
                 with contextlib.suppress(ValueError):
                     queue.remove(ticket)

@@ -21,6 +21,9 @@ BURSTS = 10  # the global budget is spent in tenths of a second: small bursts, l
 # from the instant the global window freed, so wake-up lateness does not pile up into lost rate;
 # it is far below the margin, so every window still holds at Telegram.
 LATE = 0.005
+# A granted send whose end was never reported counts as answered this long after its start,
+# beyond any request's timeouts, so one lost report cannot stall the budget for good.
+FLIGHT_CAP = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,9 @@ class _Airborne:
         if len(flights) < self.window.count:
             return 0.0
         head = flights[0]
+        if head.end == math.inf and now - head.start > FLIGHT_CAP:
+            head.landed(head.start + FLIGHT_CAP)  # never reported: no request lives this long
+            return self.delay(now)
         # Still in flight: its answer (which wakes the budget) frees the window `seconds` later.
         return seconds if head.end == math.inf else head.end + seconds - now
 

@@ -74,6 +74,16 @@ def test_a_send_still_in_flight_holds_the_window_until_its_answer() -> None:
     assert throttle.global_delay() > 0, "it may reach Telegram now, with 29 others in the window"
     throttle.landed(slow)
     assert throttle.global_delay() == pytest.approx(1.0)
+    lost = throttle.record(99, private=True)  # granted, and its end is never reported
+    clock.now += 5.0
+    assert throttle.global_delay() == 0.0
+    for chat in range(100, 129):
+        throttle.landed(throttle.record(chat, private=True))
+        clock.now += 0.11
+    assert throttle.global_delay() > 0
+    assert lost is not None
+    clock.now = lost.start + 31.0
+    assert throttle.global_delay() == 0.0, "a lost report frees the window after 30 s"
 
 
 def test_a_429_pauses_one_chat_and_a_flood_pauses_everyone() -> None:
