@@ -63,7 +63,7 @@ class Budget:
         return max(window, self.pauses.chat_delay(chat_id))
 
     def waiting(self) -> int:
-        """Sends queued for a grant (for tests and /healthz)."""
+        """Sends queued for a grant."""
         return sum(len(q) for q in self._queues)
 
     async def acquire(self, chat_id: int | None, private: bool, *, urgent: bool) -> Flight | None:

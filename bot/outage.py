@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 
@@ -95,8 +94,3 @@ class Outage:
         """A send goes now; during an outage it is the probe, and the gate closes behind it."""
         if self.active:
             self._probe_until = self.clock() + self._probe_timeout
-
-    @property
-    def next_backoff(self) -> float:
-        """The pause that follows the next failed probe (for tests and logs)."""
-        return min(self._cap, self._backoff * 2) if self.active else math.nan
