@@ -22,11 +22,13 @@ from telegram.ext import (
 )
 
 from bot import fanout, health, i18n, ingest, keyboards, retention, runtime, sections, send
+from bot.budget import Budget
 from bot.config import Settings
 from bot.domain import Article
 from bot.handlers import admin, commands, errors, fallback, groups, inline, picker
 from bot.handlers import search as search_handlers
 from bot.handlers import settings as reader_settings
+from bot.limiter import SharedLimiter, quiet_error_pages
 from bot.runtime import Runtime
 from bot.webhook import start as start_webhook
 from storage import db
@@ -60,6 +62,7 @@ COMMANDS = tuple(
 
 def build(settings: Settings) -> AnyApplication:
     """The Application with every handler registered."""
+    quiet_error_pages()
     application = (
         ApplicationBuilder()
         .token(settings.require_token())
@@ -67,6 +70,8 @@ def build(settings: Settings) -> AnyApplication:
         .base_file_url(settings.base_file_url)
         .concurrent_updates(True)
         .get_updates_read_timeout(30)
+        # One budget for every message and edit; the dispatcher takes its pushes from it too.
+        .rate_limiter(SharedLimiter(Budget.for_rate(settings.rate_limit)))
         .build()
     )
     # Ahead of the reader's /start, so the search deep link reaches the search handler.

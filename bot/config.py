@@ -15,6 +15,9 @@ DEFAULT_SITE_URL = "https://aze.media"
 # minute (bench/ingest.py; README "Ingest").
 DEFAULT_POLL_INTERVAL = 10.0
 
+FREE_RATE_CAP = 30.0  # Telegram: about 30 messages per second for a bot
+PAID_RATE_CAP = 1000.0  # with paid broadcasts (allow_paid_broadcast), up to 1000 per second
+
 TOKEN_HELP = (
     "TELEGRAM_BOT_TOKEN is not set. Create a bot by talking to @BotFather in Telegram "
     "(send /newbot), copy the token it gives you and run: export TELEGRAM_BOT_TOKEN=<token>"
@@ -177,6 +180,15 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
             "delivers webhooks over HTTPS only (plain http:// works only with a local Bot "
             "API server set as TELEGRAM_BASE_URL)"
         )
+    rate_limit = _number(env, "NEWSBOT_RATE_LIMIT", 25.0, 0.1)
+    paid_broadcast = _flag(env, "NEWSBOT_PAID_BROADCAST")
+    cap = PAID_RATE_CAP if paid_broadcast else FREE_RATE_CAP
+    if rate_limit > cap:
+        more = "" if paid_broadcast else "; above 30 needs NEWSBOT_PAID_BROADCAST=true"
+        raise ConfigError(
+            f"NEWSBOT_RATE_LIMIT must be at most {cap:g} messages per second{more}, "
+            f"got {rate_limit:g}"
+        )
     return Settings(
         token=env.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
         base_url=base_url,
@@ -185,8 +197,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         poll_interval=_number(env, "NEWSBOT_POLL_INTERVAL", DEFAULT_POLL_INTERVAL, 1.0),
         sections_file=Path(sections_file) if sections_file else None,
         admin_ids=_admin_ids(env),
-        rate_limit=_number(env, "NEWSBOT_RATE_LIMIT", 25.0, 0.1),
-        paid_broadcast=_flag(env, "NEWSBOT_PAID_BROADCAST"),
+        rate_limit=rate_limit,
+        paid_broadcast=paid_broadcast,
         webhook_url=webhook_url,
         listen=env.get("NEWSBOT_LISTEN", "").strip() or "0.0.0.0",
         port=port,

@@ -63,14 +63,33 @@ async def enqueue_article(conn: aiosqlite.Connection, article_id: int) -> int:
         return max(0, cur.rowcount)
 
 
+# Every active chat, where it reads the bot: each forum topic it subscribed or follows from
+# (the General topic, 0, for chats without topics), or the chat itself if it has neither.
+_ENQUEUE_BROADCAST = """
+INSERT OR IGNORE INTO deliveries (chat_id, thread_id, broadcast_id, created_at)
+SELECT c.id, COALESCE(t.thread_id, 0), :broadcast, :now
+FROM chats c
+LEFT JOIN (
+    SELECT chat_id, thread_id FROM subscriptions
+    UNION SELECT chat_id, thread_id FROM follows
+) t ON t.chat_id = c.id
+WHERE c.active = 1
+"""
+
+
 async def enqueue_broadcast(conn: aiosqlite.Connection, broadcast_id: int) -> int:
-    """Queue a broadcast for every active chat (the chat itself, not its topics)."""
+    """Queue a broadcast for every active chat, in the topics it reads us in; returns the
+    number of chats queued (a chat with two topics is one chat)."""
     async with conn.execute(
-        "INSERT OR IGNORE INTO deliveries (chat_id, thread_id, broadcast_id, created_at) "
-        "SELECT id, 0, ?, ? FROM chats WHERE active = 1",
-        (broadcast_id, int(time.time())),
+        _ENQUEUE_BROADCAST, {"broadcast": broadcast_id, "now": int(time.time())}
     ) as cur:
-        return max(0, cur.rowcount)
+        if cur.rowcount <= 0:
+            return 0
+    async with conn.execute(
+        "SELECT COUNT(DISTINCT chat_id) FROM deliveries WHERE broadcast_id = ?", (broadcast_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def due(

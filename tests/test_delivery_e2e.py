@@ -324,6 +324,7 @@ async def test_digest_sends_one_message_at_the_chosen_local_time(
 async def test_kill_9_mid_fan_out_loses_nothing(botapi: BotApiDouble, tmp_path: Path) -> None:
     total = 500
     env = {**os.environ, **env_for(botapi, None, tmp_path), "NEWSBOT_RATE_LIMIT": "1000"}
+    env["NEWSBOT_PAID_BROADCAST"] = "true"
     conn = await db.connect(env["NEWSBOT_DATABASE"])
     await stored_sections.sync(conn, sections.builtin(env["NEWSBOT_SITE_URL"]))
     for chat_id in range(10_001, 10_001 + total):

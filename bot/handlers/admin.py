@@ -24,7 +24,6 @@ from telegram.ext import ContextTypes
 from bot import adminview, i18n, keyboards, logs, render, runtime, send
 from bot.handlers import groups
 from bot.handlers.picker import send as reply
-from bot.throttle import PAID_MAX_RATE
 from storage import broadcasts, deliveries, stats
 
 log = logging.getLogger(__name__)
@@ -73,7 +72,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     last_day = await deliveries.counts_since(conn, now - 86_400)
     dispatcher = send.of(context.bot_data)
     rate = dispatcher.rate() if dispatcher is not None else None
-    limit = PAID_MAX_RATE if rt.settings.paid_broadcast else rt.settings.rate_limit
+    limit = rt.settings.rate_limit  # the configured ceiling, paid broadcasts or not
     report = adminview.stats_report(figures, last_day, rate, limit, now, lang)
     await reply(message, report)
 

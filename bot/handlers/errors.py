@@ -7,9 +7,11 @@ import traceback
 
 from telegram import Update
 from telegram.constants import ChatType
+from telegram.error import RetryAfter
 from telegram.ext import ContextTypes
 
 from bot import logs
+from bot.budget import unreachable
 from bot.handlers import groups
 from bot.i18n import t
 
@@ -19,6 +21,16 @@ log = logging.getLogger(__name__)
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log what failed; answer a pending button press or a private message with an apology."""
     error = context.error
+    if isinstance(error, RetryAfter) or (error is not None and unreachable(error)):
+        # Telegram refused or did not answer a reply the limiter already waited for: one line,
+        # no traceback, and no apology into the same refused second (or the same outage).
+        logs.event(
+            log,
+            "reply not sent",
+            logging.WARNING,
+            error=logs.redact(f"{type(error).__name__}: {error}", context.bot.token),
+        )
+        return
     details = "".join(traceback.format_exception(error)) if error else ""
     logs.event(
         log,

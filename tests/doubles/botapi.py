@@ -149,6 +149,7 @@ class _Fault:
     parameters: dict[str, Any] | None
     times: int | None
     chat_id: int | str | None
+    html: bool = False
 
 
 def _same_chat(a: Any, b: Any) -> bool:
@@ -329,11 +330,14 @@ class BotApiDouble:
         retry_after: int | None = None,
         migrate_to_chat_id: int | None = None,
         chat_id: int | str | None = None,
+        html: bool = False,
     ) -> None:
         """Answer the next `times` calls of `method` (to `chat_id`, if given) with an error.
 
         times=None fails every matching call. The description defaults to Telegram's text
         for the code (429 retry after N, 403 blocked, 400 chat not found / upgraded).
+        html=True answers as Telegram's front proxy does when the Bot API server behind it is
+        down: an HTML error page, not a JSON envelope.
         """
         if code == 429 and retry_after is None:
             retry_after = 1
@@ -350,6 +354,7 @@ class BotApiDouble:
                 parameters or None,
                 times,
                 chat_id,
+                html,
             )
         )
 
@@ -906,6 +911,13 @@ class BotApiDouble:
             if exc.code == 429:
                 self.too_many_requests += 1
             self._record(call)
+            if exc.html:
+                page = (
+                    f"<html>\r\n<head><title>{exc.code} {exc.description}</title></head>\r\n"
+                    f"<body>\r\n<center><h1>{exc.code} {exc.description}</h1></center>\r\n"
+                    "<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n"
+                )
+                return web.Response(text=page, status=exc.code, content_type="text/html")
             body: dict[str, Any] = {
                 "ok": False,
                 "error_code": exc.code,
@@ -928,7 +940,9 @@ class BotApiDouble:
                 fault.times -= 1
                 if fault.times <= 0:
                     self._faults.remove(fault)
-            raise ApiError(fault.code, fault.description, fault.parameters)
+            error = ApiError(fault.code, fault.description, fault.parameters)
+            error.html = fault.html
+            raise error
 
     def _check_chat(self, name: str, params: dict[str, Any]) -> int | None:
         if name not in CHAT_METHODS or "chat_id" not in params:
@@ -961,17 +975,17 @@ class BotApiDouble:
         return chat_id
 
     def _check_rate(self, name: str, chat_id: int | None, params: dict[str, Any]) -> None:
-        if self._limits is None or name not in SEND_METHODS:
+        # Telegram counts every message and every edit against the same limits.
+        if self._limits is None or name not in SEND_METHODS | EDIT_METHODS:
             return
         global_per_s, per_chat_per_s, group_per_min = self._limits
         if params.get("allow_paid_broadcast") is True:
             global_per_s = max(global_per_s, 1000)
         now = time.monotonic()
         key = str(chat_id)
-        checks = [
-            (self._global_window, global_per_s, 1.0),
-            (self._chat_windows[key], per_chat_per_s, 1.0),
-        ]
+        checks = [(self._global_window, global_per_s, 1.0)]
+        if chat_id is not None:  # an inline message's edit counts only globally
+            checks.append((self._chat_windows[key], per_chat_per_s, 1.0))
         if chat_id is not None and chat_id < 0:
             checks.append((self._group_windows[key], group_per_min, 60.0))
         wait = 0.0

@@ -27,6 +27,7 @@ class ApiError(Exception):
         self.code = code
         self.description = description
         self.parameters = parameters
+        self.html = False  # answer with an HTML error page (a proxy in front of a dead server)
 
 
 def bad_request(detail: str) -> ApiError:
