@@ -85,11 +85,12 @@ async def enqueue_broadcast(conn: aiosqlite.Connection, broadcast_id: int) -> in
     ) as cur:
         if cur.rowcount <= 0:
             return 0
-    async with conn.execute(
-        "SELECT COUNT(DISTINCT chat_id) FROM deliveries WHERE broadcast_id = ?", (broadcast_id,)
-    ) as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    found = await row(
+        conn,
+        "SELECT COUNT(DISTINCT chat_id) FROM deliveries WHERE broadcast_id = ?",
+        (broadcast_id,),
+    )
+    return int(found[0]) if found else 0
 
 
 async def due(
