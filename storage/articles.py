@@ -10,7 +10,6 @@ import aiosqlite
 
 from bot.domain import Article
 from storage.db import transaction
-from storage.text import fold
 
 # The columns `from_rows` reads, in its order; select them FROM articles a.
 COLUMNS = (
@@ -45,13 +44,41 @@ def _epoch(when: datetime | None, default: int) -> int:
     return int(when.timestamp()) if when is not None else default
 
 
-def _fts_text(article: Article, sections: Iterable[str]) -> tuple[str, str, str, str]:
-    return (
-        fold(article.title),
-        fold(article.summary),
-        fold(article.author),
-        fold(" ".join(sections)),
-    )
+# What articles_fts indexes for each article, in its column order (title, tags, sections,
+# author, summary, body): folded text, and one token per section slug. Rows leave the index with
+# FTS5's 'delete' command given these same values, so both go through this one expression
+# (migration 0003 filled the index with it too).
+_INDEXED = (
+    "SELECT a.id, fold(a.title), fold(a.tags), "
+    "(SELECT coalesce(group_concat(k, ' '), '') FROM ("
+    "SELECT fold(replace(replace(x.section, '-', ''), '_', '')) AS k "
+    "FROM article_sections x WHERE x.article_id = a.id ORDER BY x.section)), "
+    "fold(a.author), fold(a.summary), fold(coalesce(a.body, '')) FROM articles a"
+)
+_FTS_COLUMNS = "rowid, title, tags, sections, author, summary, body"
+
+
+async def unindex(conn: aiosqlite.Connection, ids: Sequence[int]) -> None:
+    """Take these articles out of the search index (inside the caller's transaction)."""
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        await conn.execute(
+            f"INSERT INTO articles_fts (articles_fts, {_FTS_COLUMNS}) "
+            f"SELECT 'delete', * FROM ({_INDEXED} WHERE a.id IN ({marks}))",
+            chunk,
+        )
+
+
+async def index(conn: aiosqlite.Connection, ids: Sequence[int]) -> None:
+    """Put these articles, as stored now, into the search index (inside a transaction)."""
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        await conn.execute(
+            f"INSERT INTO articles_fts ({_FTS_COLUMNS}) {_INDEXED} WHERE a.id IN ({marks})",
+            chunk,
+        )
 
 
 async def by_keys(conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, Stored]:
@@ -81,14 +108,26 @@ async def by_keys(conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, 
     return found
 
 
+def tags_text(tags: Sequence[str]) -> str:
+    """Tag names as the tags column keeps them: one a line."""
+    return "\n".join(t.replace("\n", " ") for t in tags)
+
+
 async def _upsert(conn: aiosqlite.Connection, write: Write, now: int) -> Article:
     a = write.article
+    async with conn.execute("SELECT id FROM articles WHERE key = ?", (a.key,)) as cur:
+        known = await cur.fetchone()
+    if known is not None:
+        await unindex(conn, [int(known[0])])
     async with conn.execute(
         "INSERT INTO articles (key, url, title, summary, author, published_at, image_url, "
-        "word_count, first_seen_at, updated_at, announced) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "word_count, first_seen_at, updated_at, announced, body, tags) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (key) DO UPDATE SET url = excluded.url, title = excluded.title, "
         "summary = excluded.summary, "
+        # A sighting without the text (an Atom feed without content) keeps what we have.
+        "body = CASE excluded.body WHEN '' THEN articles.body ELSE excluded.body END, "
+        "tags = CASE excluded.tags WHEN '' THEN articles.tags ELSE excluded.tags END, "
         "author = CASE excluded.author WHEN '' THEN articles.author ELSE excluded.author END, "
         "image_url = coalesce(excluded.image_url, articles.image_url), "
         "word_count = coalesce(excluded.word_count, articles.word_count), "
@@ -107,6 +146,8 @@ async def _upsert(conn: aiosqlite.Connection, write: Write, now: int) -> Article
             now,
             now,
             int(write.announced),
+            a.body,
+            tags_text(a.tags),
         ),
     ) as cur:
         row = await cur.fetchone()
@@ -128,12 +169,9 @@ async def _upsert(conn: aiosqlite.Connection, write: Write, now: int) -> Article
         sections=sections,
         word_count=row[4],
         id=article_id,
+        tags=a.tags,
     )
-    await conn.execute("DELETE FROM articles_fts WHERE rowid = ?", (article_id,))
-    await conn.execute(
-        "INSERT INTO articles_fts (rowid, title, summary, author, sections) VALUES (?, ?, ?, ?, ?)",
-        (article_id, *_fts_text(stored, sections)),
-    )
+    await index(conn, [article_id])
     return stored
 
 
@@ -231,3 +269,43 @@ async def count(conn: aiosqlite.Connection) -> int:
     async with conn.execute("SELECT count(*) FROM articles") as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """An article's text and tags, read again for an article stored before they were kept."""
+
+    id: int
+    body: str
+    tags: tuple[str, ...] = ()
+
+
+async def unread(conn: aiosqlite.Connection, limit: int) -> list[tuple[int, str]]:
+    """(id, key) of articles whose text was never read (stored before migration 0003), newest
+    first: readers search recent articles most."""
+    async with conn.execute(
+        "SELECT id, key FROM articles WHERE body IS NULL ORDER BY id DESC LIMIT ?", (limit,)
+    ) as cur:
+        return [(int(row[0]), str(row[1])) for row in await cur.fetchall()]
+
+
+async def count_unread(conn: aiosqlite.Connection) -> int:
+    """How many articles still wait for their text."""
+    async with conn.execute("SELECT count(*) FROM articles WHERE body IS NULL") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def set_text(conn: aiosqlite.Connection, texts: Sequence[Text]) -> None:
+    """Store (and index) the text and tags of articles, in one transaction.
+
+    An empty body is stored as read: the site had no text for it, and it is not asked again.
+    """
+    ids = [t.id for t in texts]
+    async with transaction(conn):
+        await unindex(conn, ids)
+        await conn.executemany(
+            "UPDATE articles SET body = ?, tags = CASE ? WHEN '' THEN tags ELSE ? END WHERE id = ?",
+            [(t.body, tags_text(t.tags), tags_text(t.tags), t.id) for t in texts],
+        )
+        await index(conn, ids)

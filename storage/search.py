@@ -10,9 +10,13 @@ from bot.domain import Article
 from storage import articles
 from storage.articles import COLUMNS
 
-# bm25 column weights, in the order of articles_fts's columns: title, summary, author, sections.
-# A word in the headline says far more about an article than the same word in its summary.
-RANK = "bm25(8.0, 2.0, 1.0, 0.5)"
+# bm25 column weights, in the order of articles_fts's columns: title, tags, sections, author,
+# summary, body. bm25 saturates (a word said often counts little more than once), so the weights
+# are far apart: a word in the headline says far more than in the tags or a section's name,
+# which say more than the summary, which says more than the text.
+RANK = "bm25(100.0, 20.0, 20.0, 5.0, 5.0, 1.0)"
+
+BODY_COLUMN = 5  # articles_fts's columns: title, tags, sections, author, summary, body
 
 # How many of the newest matches are ranked by relevance (see find).
 WINDOW = 1000
@@ -28,44 +32,106 @@ def _in_sections(column: str, sections: Sequence[str]) -> str:
     )
 
 
+Match = str | Sequence[str] | None
+
+
 async def find(
     conn: aiosqlite.Connection,
-    match: str | None,
+    match: Match,
     sections: Sequence[str] = (),
     *,
     limit: int,
     offset: int = 0,
 ) -> list[Article]:
-    """Articles matching an FTS5 expression, best first, newest first among equals.
+    """Articles matching FTS5 expressions, best first, newest first among equals.
 
-    `match` must come from bot.search.match_expression (never raw user text). Without it, the
-    newest articles (of `sections`, when given) are returned.
+    `match` must come from bot.search (never raw user text): one expression, or tiers, each
+    matching what the one before matches and more (headline to summary, then the text too).
+    Every match of a tier comes before those only a later tier finds, so a word in a headline
+    always beats the same word deep in an article's text, however often the text repeats it.
+    Without `match`, the newest articles (of `sections`, when given) are returned.
     """
-    params: list[object] = []
     if match is None:
         where = f"WHERE {_in_sections('a.id', sections)}" if sections else ""
         sql = (
             f"SELECT {COLUMNS} FROM articles a {where} "
             "ORDER BY a.published_at DESC, a.id DESC LIMIT ? OFFSET ?"
         )
-        params += [*sections, limit, offset]
-    else:
-        # Ranking every match of a word found in half the archive costs tens of milliseconds,
-        # so only the newest WINDOW matches are ranked (ids grow as articles are first seen).
-        # Articles rows are joined only for the page: reading thousands of summaries is the
-        # other big cost.
-        f_in = f" AND {_in_sections('f.rowid', sections)}" if sections else ""
-        sql = (
-            f"SELECT {COLUMNS} FROM ("
-            "SELECT f.rowid AS id, f.rank AS score FROM articles_fts f "
-            f"WHERE f.articles_fts MATCH ? AND f.rank MATCH '{RANK}'{f_in} "
-            "AND f.rowid >= coalesce((SELECT g.rowid FROM articles_fts g "
-            "WHERE g.articles_fts MATCH ? ORDER BY g.rowid DESC LIMIT 1 OFFSET ?), 0) "
-            "ORDER BY f.rank, f.rowid DESC LIMIT ? OFFSET ?"
-            ") m JOIN articles a ON a.id = m.id ORDER BY m.score, a.published_at DESC, a.id DESC"
-        )
-        params += [match, *sections, match, max(WINDOW, offset + limit) - 1]
-        params += [limit, offset]
+        async with conn.execute(sql, [*sections, limit, offset]) as cur:
+            rows = list(await cur.fetchall())
+        return await articles.from_rows(conn, rows)
+    tiers = [match] if isinstance(match, str) else list(match)
+    found: list[aiosqlite.Row] = []
+    for k, tier in enumerate(tiers):
+        # A tier's own matches: what it finds and the tier before did not.
+        expression = tier if k == 0 else f"({tier}) NOT ({tiers[k - 1]})"
+        rows = await _ranked(conn, expression, sections, limit - len(found), offset)
+        found += rows
+        if len(found) >= limit:
+            break
+        if offset:
+            offset = max(0, offset - await _count(conn, expression, sections))
+    return await articles.from_rows(conn, found)
+
+
+async def _ranked(
+    conn: aiosqlite.Connection, match: str, sections: Sequence[str], limit: int, offset: int
+) -> list[aiosqlite.Row]:
+    # Ranking every match of a word found in half the archive costs tens of milliseconds,
+    # so only the newest WINDOW matches are ranked (ids grow as articles are first seen).
+    # Articles rows are joined only for the page: reading thousands of summaries is the
+    # other big cost.
+    f_in = f" AND {_in_sections('f.rowid', sections)}" if sections else ""
+    sql = (
+        f"SELECT {COLUMNS} FROM ("
+        "SELECT f.rowid AS id, f.rank AS score FROM articles_fts f "
+        f"WHERE f.articles_fts MATCH ? AND f.rank MATCH '{RANK}'{f_in} "
+        f"AND f.rowid >= {_CUTOFF} "
+        "ORDER BY f.rank, f.rowid DESC LIMIT ? OFFSET ?"
+        ") m JOIN articles a ON a.id = m.id ORDER BY m.score, a.published_at DESC, a.id DESC"
+    )
+    params = [match, *sections, match, max(WINDOW, offset + limit) - 1, limit, offset]
     async with conn.execute(sql, params) as cur:
-        rows = list(await cur.fetchall())
-    return await articles.from_rows(conn, rows)
+        return list(await cur.fetchall())
+
+
+# The rowid of the WINDOW-th newest match: older matches are not ranked.
+_CUTOFF = (
+    "coalesce((SELECT g.rowid FROM articles_fts g "
+    "WHERE g.articles_fts MATCH ? ORDER BY g.rowid DESC LIMIT 1 OFFSET ?), 0)"
+)
+
+
+async def _count(conn: aiosqlite.Connection, match: str, sections: Sequence[str]) -> int:
+    """How many matches a tier ranks (its newest WINDOW): the pages it fills."""
+    f_in = f" AND {_in_sections('f.rowid', sections)}" if sections else ""
+    async with conn.execute(
+        "SELECT count(*) FROM (SELECT f.rowid FROM articles_fts f "
+        f"WHERE f.articles_fts MATCH ?{f_in} ORDER BY f.rowid DESC LIMIT ?)",
+        [match, *sections, WINDOW],
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def snippets(
+    conn: aiosqlite.Connection, match: str, ids: Sequence[int], tokens: int = 24
+) -> dict[int, str]:
+    """The passage of each article's text around the words `match` finds ("" when the text
+    holds none of them): the index knows where they are, articles_text holds the text."""
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    async with conn.execute(
+        # The matched words come marked, so a text without them (snippet() then shows its
+        # start) is told apart; the marks go before anyone sees the text.
+        f"SELECT rowid, snippet(articles_fts, {BODY_COLUMN}, '\x02', '\x03', '…', ?) "
+        f"FROM articles_fts WHERE articles_fts MATCH ? AND rowid IN ({marks})",
+        [tokens, match, *ids],
+    ) as cur:
+        rows = await cur.fetchall()
+    return {
+        int(row[0]): str(row[1]).replace("\x02", "").replace("\x03", "")
+        for row in rows
+        if row[1] and "\x02" in str(row[1])
+    }
