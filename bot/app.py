@@ -21,7 +21,18 @@ from telegram.ext import (
     filters,
 )
 
-from bot import fanout, health, i18n, ingest, keyboards, retention, runtime, sections, send
+from bot import (
+    backfill,
+    fanout,
+    health,
+    i18n,
+    ingest,
+    keyboards,
+    retention,
+    runtime,
+    sections,
+    send,
+)
 from bot.config import Settings
 from bot.domain import Article
 from bot.handlers import admin, commands, errors, fallback, groups, inline, picker
@@ -125,6 +136,7 @@ async def startup(application: AnyApplication, settings: Settings) -> Runtime:
     # Named, so /healthz reports it as "poller" rather than "Task-5".
     poller = ingest.poll_forever(rt, functools.partial(hand_over, rt))
     rt.tasks.append(asyncio.create_task(poller, name="poller"))
+    rt.chores.append(asyncio.create_task(backfill.run(rt), name="backfill"))
     if settings.metrics_port is not None:
         rt.tasks.append(await health.start(application))
     return rt
@@ -138,9 +150,9 @@ async def hand_over(rt: Runtime, articles: Sequence[Article]) -> None:
 
 async def shutdown(rt: Runtime) -> None:
     """Stop background tasks, then close storage."""
-    for task in rt.tasks:
+    for task in (*rt.tasks, *rt.chores):
         task.cancel()
-    for task in rt.tasks:
+    for task in (*rt.tasks, *rt.chores):
         with contextlib.suppress(asyncio.CancelledError):
             await task
     if rt.reader_db is not None:

@@ -27,6 +27,9 @@ class Runtime:
     reader_db: aiosqlite.Connection | None = None
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # Background work that ends by itself (the search backfill): cancelled at shutdown, not
+    # watched by /healthz as `tasks` are.
+    chores: list[asyncio.Task[None]] = field(default_factory=list)
 
     def section(self, slug: str) -> Section | None:
         """The section with this slug, if configured."""
