@@ -208,6 +208,8 @@ def found_in(query: SearchQuery, *texts: str) -> bool:
     """Whether every word of `query` is in these texts (the last one as a prefix while typing):
     when the title and summary hold them, they explain the match; else the body's snippet does.
     """
+    if not query.words:
+        return True
     present = set(words(" ".join(texts)))
     for i, word in enumerate(query.words):
         if word in present or (i < len(query.named) and query.named[i]):

@@ -48,14 +48,16 @@ def _epoch(when: datetime | None, default: int) -> int:
 # author, summary, body): folded text, and one token per section slug. Rows leave the index with
 # FTS5's 'delete' command given these same values, so both go through this one expression
 # (migration 0003 filled the index with it too).
-_INDEXED = (
+INDEXED = (
     "SELECT a.id, fold(a.title), fold(a.tags), "
     "(SELECT coalesce(group_concat(k, ' '), '') FROM ("
     "SELECT fold(replace(replace(x.section, '-', ''), '_', '')) AS k "
     "FROM article_sections x WHERE x.article_id = a.id ORDER BY x.section)), "
-    "fold(a.author), fold(a.summary), fold(coalesce(a.body, '')) FROM articles a"
+    "fold(a.author), fold(a.summary), "
+    "fold(coalesce((SELECT t.body FROM article_texts t WHERE t.article_id = a.id), '')) "
+    "FROM articles a"
 )
-_FTS_COLUMNS = "rowid, title, tags, sections, author, summary, body"
+FTS_COLUMNS = "rowid, title, tags, sections, author, summary, body"
 
 
 async def unindex(conn: aiosqlite.Connection, ids: Sequence[int]) -> None:
@@ -64,8 +66,8 @@ async def unindex(conn: aiosqlite.Connection, ids: Sequence[int]) -> None:
         chunk = ids[start : start + _CHUNK]
         marks = ",".join("?" * len(chunk))
         await conn.execute(
-            f"INSERT INTO articles_fts (articles_fts, {_FTS_COLUMNS}) "
-            f"SELECT 'delete', * FROM ({_INDEXED} WHERE a.id IN ({marks}))",
+            f"INSERT INTO articles_fts (articles_fts, {FTS_COLUMNS}) "
+            f"SELECT 'delete', * FROM ({INDEXED} WHERE a.id IN ({marks}))",
             chunk,
         )
 
@@ -76,7 +78,7 @@ async def index(conn: aiosqlite.Connection, ids: Sequence[int]) -> None:
         chunk = ids[start : start + _CHUNK]
         marks = ",".join("?" * len(chunk))
         await conn.execute(
-            f"INSERT INTO articles_fts ({_FTS_COLUMNS}) {_INDEXED} WHERE a.id IN ({marks})",
+            f"INSERT INTO articles_fts ({FTS_COLUMNS}) {INDEXED} WHERE a.id IN ({marks})",
             chunk,
         )
 
@@ -121,12 +123,11 @@ async def _upsert(conn: aiosqlite.Connection, write: Write, now: int) -> Article
         await unindex(conn, [int(known[0])])
     async with conn.execute(
         "INSERT INTO articles (key, url, title, summary, author, published_at, image_url, "
-        "word_count, first_seen_at, updated_at, announced, body, tags) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "word_count, first_seen_at, updated_at, announced, tags) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (key) DO UPDATE SET url = excluded.url, title = excluded.title, "
         "summary = excluded.summary, "
-        # A sighting without the text (an Atom feed without content) keeps what we have.
-        "body = CASE excluded.body WHEN '' THEN articles.body ELSE excluded.body END, "
+        # A sighting without tags (an Atom feed without them) keeps what we have.
         "tags = CASE excluded.tags WHEN '' THEN articles.tags ELSE excluded.tags END, "
         "author = CASE excluded.author WHEN '' THEN articles.author ELSE excluded.author END, "
         "image_url = coalesce(excluded.image_url, articles.image_url), "
@@ -146,13 +147,22 @@ async def _upsert(conn: aiosqlite.Connection, write: Write, now: int) -> Article
             now,
             now,
             int(write.announced),
-            a.body,
             tags_text(a.tags),
         ),
     ) as cur:
         row = await cur.fetchone()
     assert row is not None
     article_id = int(row[0])
+    # A new article's text is read now, even when it is empty; a known article's text changes
+    # only with a sighting that carries one (an Atom feed without content keeps what we have,
+    # and an article stored before migration 0003 stays unread for the backfill).
+    if a.body or known is None:
+        await conn.execute(
+            "INSERT INTO article_texts (article_id, body) VALUES (?, ?) "
+            "ON CONFLICT (article_id) DO UPDATE SET body = excluded.body "
+            "WHERE excluded.body <> ''",
+            (article_id, a.body),
+        )
     await conn.executemany(
         "INSERT OR IGNORE INTO article_sections (article_id, section) VALUES (?, ?)",
         [(article_id, s) for s in a.sections],
@@ -280,18 +290,23 @@ class Text:
     tags: tuple[str, ...] = ()
 
 
+_UNREAD = (
+    "FROM articles a WHERE NOT EXISTS (SELECT 1 FROM article_texts t WHERE t.article_id = a.id)"
+)
+
+
 async def unread(conn: aiosqlite.Connection, limit: int) -> list[tuple[int, str]]:
     """(id, key) of articles whose text was never read (stored before migration 0003), newest
     first: readers search recent articles most."""
     async with conn.execute(
-        "SELECT id, key FROM articles WHERE body IS NULL ORDER BY id DESC LIMIT ?", (limit,)
+        f"SELECT a.id, a.key {_UNREAD} ORDER BY a.id DESC LIMIT ?", (limit,)
     ) as cur:
         return [(int(row[0]), str(row[1])) for row in await cur.fetchall()]
 
 
 async def count_unread(conn: aiosqlite.Connection) -> int:
     """How many articles still wait for their text."""
-    async with conn.execute("SELECT count(*) FROM articles WHERE body IS NULL") as cur:
+    async with conn.execute(f"SELECT count(*) {_UNREAD}") as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
 
@@ -305,7 +320,12 @@ async def set_text(conn: aiosqlite.Connection, texts: Sequence[Text]) -> None:
     async with transaction(conn):
         await unindex(conn, ids)
         await conn.executemany(
-            "UPDATE articles SET body = ?, tags = CASE ? WHEN '' THEN tags ELSE ? END WHERE id = ?",
-            [(t.body, tags_text(t.tags), tags_text(t.tags), t.id) for t in texts],
+            "INSERT INTO article_texts (article_id, body) VALUES (?, ?) "
+            "ON CONFLICT (article_id) DO UPDATE SET body = excluded.body",
+            [(t.id, t.body) for t in texts],
+        )
+        await conn.executemany(
+            "UPDATE articles SET tags = ? WHERE id = ? AND ? <> ''",
+            [(tags_text(t.tags), t.id, tags_text(t.tags)) for t in texts],
         )
         await index(conn, ids)
