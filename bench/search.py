@@ -182,11 +182,11 @@ def generate(path: Path, count: int, corpus: Corpus) -> float:
     started = time.perf_counter()
     for start in range(1, count + 1, chunk):
         conn.execute("BEGIN")
-        conn.execute(
-            f"INSERT INTO articles_fts ({stored_articles.FTS_COLUMNS}) "
-            f"{stored_articles.INDEXED} WHERE a.id BETWEEN ? AND ?",
-            (start, start + chunk - 1),
-        )
+        for table, (columns, expression) in stored_articles.INDEXES.items():
+            conn.execute(
+                f"INSERT INTO {table} ({columns}) {expression} WHERE a.id BETWEEN ? AND ?",
+                (start, start + chunk - 1),
+            )
         conn.execute("COMMIT")
     indexing = time.perf_counter() - started
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -198,12 +198,12 @@ def sizes(path: Path, count: int) -> str:
     """Database size per 1,000 articles, and the share of each part."""
     conn = sqlite3.connect(path)
     total = path.stat().st_size
-    parts = {"articles (headline, summary, tags)": 0, "texts": 0, "search index": 0, "other": 0}
+    parts = {"articles (headline, summary, tags)": 0, "texts": 0, "search indexes": 0, "other": 0}
     text = conn.execute("SELECT sum(length(CAST(body AS BLOB))) FROM article_texts").fetchone()[0]
     try:
         for name, size in conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"):
-            if name.startswith("articles_fts"):
-                parts["search index"] += size
+            if name.startswith(("articles_fts", "articles_about")):
+                parts["search indexes"] += size
             elif name in ("articles", "sqlite_autoindex_articles_1"):
                 parts["articles (headline, summary, tags)"] += size
             elif name == "article_texts":

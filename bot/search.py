@@ -164,23 +164,27 @@ def quote(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-# Where a reader's words are looked for; `author` only answers `by:`, `sections` only names.
-TEXT_COLUMNS = "{title tags summary body}"
-# The columns that say what an article is about: a match here beats one found only in the text.
+# Where a reader's words are looked for first: `author` answers `by:`, `sections` names.
 ABOUT_COLUMNS = "{title tags summary}"
 
 
-def match_expression(query: SearchQuery, columns: str = TEXT_COLUMNS) -> str | None:
-    """The FTS5 MATCH expression for `query`, or None when there is nothing to match."""
+def match_expression(query: SearchQuery, columns: str = "") -> str | None:
+    """The FTS5 MATCH expression for `query`, or None when there is nothing to match.
+
+    Words are looked for in `columns` (a column filter), or in every column when it is empty:
+    the index of everything (articles_fts) is matched that way, since a column filter would make
+    FTS5 read each word's positions in every article's whole text.
+    """
     parts = []
+    columns = f"{columns} : " if columns else ""
     for i, word in enumerate(query.words):
         term = quote(word) + ("*" if query.prefix and i == len(query.words) - 1 else "")
         named = query.named[i] if i < len(query.named) else ()
         if named:
             keys = " OR ".join(quote(k) for k in named)
-            parts.append(f"({columns} : {term} OR sections : ({keys}))")
+            parts.append(f"({columns}{term} OR sections : ({keys}))")
         else:
-            parts.append(f"{columns} : {term}")
+            parts.append(f"{columns}{term}")
     if query.author:
         # Authors are matched by prefix: "by:mikov" is clearly someone's name being typed.
         parts.append("author : (" + " ".join(quote(w) + "*" for w in query.author) + ")")
@@ -192,8 +196,9 @@ def match_expression(query: SearchQuery, columns: str = TEXT_COLUMNS) -> str | N
 
 
 def match_tiers(query: SearchQuery) -> tuple[str, ...] | None:
-    """The expressions storage.search.find ranks in turn: the words in the headline, tags,
-    section names or summary first, then anywhere in the article (its text too)."""
+    """The expressions storage.search.find ranks in turn, one per index of TIER_TABLES: the
+    words in the headline, tags, section names or summary first (articles_about), then
+    anywhere in the article, its text too (articles_fts)."""
     everywhere = match_expression(query)
     if everywhere is None:
         return None

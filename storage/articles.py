@@ -44,43 +44,53 @@ def _epoch(when: datetime | None, default: int) -> int:
     return int(when.timestamp()) if when is not None else default
 
 
-# What articles_fts indexes for each article, in its column order (title, tags, sections,
-# author, summary, body): folded text, and one token per section slug. Rows leave the index with
-# FTS5's 'delete' command given these same values, so both go through this one expression
-# (migration 0003 filled the index with it too).
-INDEXED = (
+# What the search indexes hold for each article, in their column order (title, tags, sections,
+# author, summary, then body for articles_fts only): folded text, and one token per section
+# slug. Rows leave an index with FTS5's 'delete' command given these same values, so both go
+# through this one expression (migration 0003 filled the indexes with it too).
+ABOUT = (
     "SELECT a.id, fold(a.title), fold(a.tags), "
     "(SELECT coalesce(group_concat(k, ' '), '') FROM ("
     "SELECT fold(replace(replace(x.section, '-', ''), '_', '')) AS k "
     "FROM article_sections x WHERE x.article_id = a.id ORDER BY x.section)), "
-    "fold(a.author), fold(a.summary), "
+    "fold(a.author), fold(a.summary)"
+)
+INDEXED = (
+    f"{ABOUT}, "
     "fold(coalesce((SELECT t.body FROM article_texts t WHERE t.article_id = a.id), '')) "
     "FROM articles a"
 )
-FTS_COLUMNS = "rowid, title, tags, sections, author, summary, body"
+ABOUT_COLUMNS = "rowid, title, tags, sections, author, summary"
+FTS_COLUMNS = f"{ABOUT_COLUMNS}, body"
+# index -> (its columns, the expression that computes them)
+INDEXES = {
+    "articles_fts": (FTS_COLUMNS, INDEXED),
+    "articles_about": (ABOUT_COLUMNS, f"{ABOUT} FROM articles a"),
+}
 
 
 async def unindex(conn: aiosqlite.Connection, ids: Sequence[int]) -> None:
-    """Take these articles out of the search index (inside the caller's transaction)."""
+    """Take these articles out of the search indexes (inside the caller's transaction)."""
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         marks = ",".join("?" * len(chunk))
-        await conn.execute(
-            f"INSERT INTO articles_fts (articles_fts, {FTS_COLUMNS}) "
-            f"SELECT 'delete', * FROM ({INDEXED} WHERE a.id IN ({marks}))",
-            chunk,
-        )
+        for table, (columns, expression) in INDEXES.items():
+            await conn.execute(
+                f"INSERT INTO {table} ({table}, {columns}) "
+                f"SELECT 'delete', * FROM ({expression} WHERE a.id IN ({marks}))",
+                chunk,
+            )
 
 
 async def index(conn: aiosqlite.Connection, ids: Sequence[int]) -> None:
-    """Put these articles, as stored now, into the search index (inside a transaction)."""
+    """Put these articles, as stored now, into the search indexes (inside a transaction)."""
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         marks = ",".join("?" * len(chunk))
-        await conn.execute(
-            f"INSERT INTO articles_fts ({FTS_COLUMNS}) {INDEXED} WHERE a.id IN ({marks})",
-            chunk,
-        )
+        for table, (columns, expression) in INDEXES.items():
+            await conn.execute(
+                f"INSERT INTO {table} ({columns}) {expression} WHERE a.id IN ({marks})", chunk
+            )
 
 
 async def by_keys(conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, Stored]:

@@ -10,11 +10,16 @@ from bot.domain import Article
 from storage import articles
 from storage.articles import COLUMNS
 
-# bm25 column weights, in the order of articles_fts's columns: title, tags, sections, author,
-# summary, body. bm25 saturates (a word said often counts little more than once), so the weights
-# are far apart: a word in the headline says far more than in the tags or a section's name,
-# which say more than the summary, which says more than the text.
-RANK = "bm25(100.0, 20.0, 20.0, 5.0, 5.0, 1.0)"
+# bm25 column weights, in the order of each index's columns: title, tags, sections, author,
+# summary (and body, for articles_fts). bm25 saturates (a word said often counts little more
+# than once), so the weights are far apart: the headline says most, then tags and section names,
+# then the summary, then the text.
+RANK = {
+    "articles_about": "bm25(50.0, 10.0, 10.0, 2.0, 2.0)",
+    "articles_fts": "bm25(50.0, 10.0, 10.0, 2.0, 2.0, 1.0)",
+}
+# The index each tier is matched against: first what an article is about, then everything.
+TIER_TABLES = ("articles_about", "articles_fts")
 
 BODY_COLUMN = 5  # articles_fts's columns: title, tags, sections, author, summary, body
 
@@ -45,10 +50,11 @@ async def find(
 ) -> list[Article]:
     """Articles matching FTS5 expressions, best first, newest first among equals.
 
-    `match` must come from bot.search (never raw user text): one expression, or tiers, each
-    matching what the one before matches and more (headline to summary, then the text too).
-    Every match of a tier comes before those only a later tier finds, so a word in a headline
-    always beats the same word deep in an article's text, however often the text repeats it.
+    `match` must come from bot.search (never raw user text): one expression for articles_fts,
+    or tiers for TIER_TABLES (bot.search.match_tiers: headline, tags, sections and summary, then
+    the text too). Every match of a tier comes before those only a later tier finds, so a word
+    in a headline always beats the same word deep in an article's text, however often the text
+    repeats it.
     Without `match`, the newest articles (of `sections`, when given) are returned.
     """
     if match is None:
@@ -61,54 +67,76 @@ async def find(
             rows = list(await cur.fetchall())
         return await articles.from_rows(conn, rows)
     tiers = [match] if isinstance(match, str) else list(match)
+    tables = TIER_TABLES[-len(tiers) :] if len(tiers) <= len(TIER_TABLES) else ()
+    if not tables:
+        raise ValueError(f"at most {len(TIER_TABLES)} tiers")
     found: list[aiosqlite.Row] = []
-    for k, tier in enumerate(tiers):
-        # A tier's own matches: what it finds and the tier before did not.
-        expression = tier if k == 0 else f"({tier}) NOT ({tiers[k - 1]})"
-        rows = await _ranked(conn, expression, sections, limit - len(found), offset)
+    earlier: tuple[str, str] | None = None
+    for table, tier in zip(tables, tiers, strict=True):
+        rows = await _ranked(conn, table, tier, earlier, sections, limit - len(found), offset)
         found += rows
         if len(found) >= limit:
             break
         if offset:
-            offset = max(0, offset - await _count(conn, expression, sections))
+            offset = max(0, offset - await _count(conn, table, tier, earlier, sections))
+        earlier = (table, tier)
     return await articles.from_rows(conn, found)
 
 
+def _where(table: str, earlier: tuple[str, str] | None, sections: Sequence[str]) -> str:
+    """The conditions of one tier's own matches, after `f.{table} MATCH ?`."""
+    where = f" AND {_in_sections('f.rowid', sections)}" if sections else ""
+    if earlier is not None:
+        # What the tier before ranked is not ranked again (its matches are few whenever a
+        # page reaches this tier, so listing them is cheap).
+        where += f" AND f.rowid NOT IN (SELECT rowid FROM {earlier[0]} WHERE {earlier[0]} MATCH ?)"
+    return where
+
+
+def _params(earlier: tuple[str, str] | None, sections: Sequence[str]) -> list[object]:
+    return [*sections, *([earlier[1]] if earlier else [])]
+
+
 async def _ranked(
-    conn: aiosqlite.Connection, match: str, sections: Sequence[str], limit: int, offset: int
+    conn: aiosqlite.Connection,
+    table: str,
+    match: str,
+    earlier: tuple[str, str] | None,
+    sections: Sequence[str],
+    limit: int,
+    offset: int,
 ) -> list[aiosqlite.Row]:
     # Ranking every match of a word found in half the archive costs tens of milliseconds,
     # so only the newest WINDOW matches are ranked (ids grow as articles are first seen).
     # Articles rows are joined only for the page: reading thousands of summaries is the
     # other big cost.
-    f_in = f" AND {_in_sections('f.rowid', sections)}" if sections else ""
     sql = (
         f"SELECT {COLUMNS} FROM ("
-        "SELECT f.rowid AS id, f.rank AS score FROM articles_fts f "
-        f"WHERE f.articles_fts MATCH ? AND f.rank MATCH '{RANK}'{f_in} "
-        f"AND f.rowid >= {_CUTOFF} "
+        f"SELECT f.rowid AS id, f.rank AS score FROM {table} f "
+        f"WHERE f.{table} MATCH ? AND f.rank MATCH '{RANK[table]}'"
+        f"{_where(table, earlier, sections)} "
+        f"AND f.rowid >= coalesce((SELECT g.rowid FROM {table} g "
+        f"WHERE g.{table} MATCH ? ORDER BY g.rowid DESC LIMIT 1 OFFSET ?), 0) "
         "ORDER BY f.rank, f.rowid DESC LIMIT ? OFFSET ?"
         ") m JOIN articles a ON a.id = m.id ORDER BY m.score, a.published_at DESC, a.id DESC"
     )
-    params = [match, *sections, match, max(WINDOW, offset + limit) - 1, limit, offset]
-    async with conn.execute(sql, params) as cur:
+    params = [match, *_params(earlier, sections), match, max(WINDOW, offset + limit) - 1]
+    async with conn.execute(sql, [*params, limit, offset]) as cur:
         return list(await cur.fetchall())
 
 
-# The rowid of the WINDOW-th newest match: older matches are not ranked.
-_CUTOFF = (
-    "coalesce((SELECT g.rowid FROM articles_fts g "
-    "WHERE g.articles_fts MATCH ? ORDER BY g.rowid DESC LIMIT 1 OFFSET ?), 0)"
-)
-
-
-async def _count(conn: aiosqlite.Connection, match: str, sections: Sequence[str]) -> int:
+async def _count(
+    conn: aiosqlite.Connection,
+    table: str,
+    match: str,
+    earlier: tuple[str, str] | None,
+    sections: Sequence[str],
+) -> int:
     """How many matches a tier ranks (its newest WINDOW): the pages it fills."""
-    f_in = f" AND {_in_sections('f.rowid', sections)}" if sections else ""
     async with conn.execute(
-        "SELECT count(*) FROM (SELECT f.rowid FROM articles_fts f "
-        f"WHERE f.articles_fts MATCH ?{f_in} ORDER BY f.rowid DESC LIMIT ?)",
-        [match, *sections, WINDOW],
+        f"SELECT count(*) FROM (SELECT f.rowid FROM {table} f WHERE f.{table} MATCH ?"
+        f"{_where(table, earlier, sections)} ORDER BY f.rowid DESC LIMIT ?)",
+        [match, *_params(earlier, sections), WINDOW],
     ) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from storage import db, retention
+from storage import articles, db, retention
 from storage.retention import DAY
 
 NOW = 1_750_000_000
@@ -39,11 +39,7 @@ async def add_article(
     article = cur.lastrowid
     assert article is not None
     await conn.execute("INSERT INTO article_sections VALUES (?, 'news')", (article,))
-    await conn.execute(
-        "INSERT INTO articles_fts (rowid, title, summary, author, sections) "
-        "VALUES (?, ?, 'words', '', 'news')",
-        (article, f"title {key}"),
-    )
+    await articles.index(conn, [article])  # the search indexes, as storage writes them
     return article
 
 

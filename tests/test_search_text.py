@@ -142,15 +142,13 @@ def test_aliases_from_the_sections_file_name_the_section() -> None:
     )
     query = search.parse("incesen", catalogue)
     assert query.named == (("arts",),)
-    assert search.match_expression(query) == (
-        '({title tags summary body} : "incesen"* OR sections : ("arts"))'
-    )
+    assert search.match_expression(query) == ('("incesen"* OR sections : ("arts"))')
 
 
 def test_tiers_put_headline_tags_and_summary_before_the_text() -> None:
     assert search.match_tiers(search.parse("gas pipe", CATALOGUE)) == (
         '{title tags summary} : "gas" AND {title tags summary} : "pipe"*',
-        '{title tags summary body} : "gas" AND {title tags summary body} : "pipe"*',
+        '"gas" AND "pipe"*',
     )
     assert search.match_tiers(search.parse("by:mikovic", CATALOGUE)) == ('author : ("mikovic"*)',)
     assert search.match_tiers(search.parse("", CATALOGUE)) is None

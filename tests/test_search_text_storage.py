@@ -21,7 +21,6 @@ from storage.articles import Text
 from tests.search_data import DAY, T0
 
 CATALOGUE = builtin("https://aze.media")
-FTS_COLUMNS = "title, tags, sections, author, summary, body"
 
 
 @pytest.fixture
@@ -62,24 +61,26 @@ async def titles(
 
 
 async def assert_index_is_exact(conn: aiosqlite.Connection) -> None:
-    """The live index holds exactly the tokens a fresh build from the store would: no stale
+    """Each live index holds exactly the tokens a fresh build from the store would: no stale
     token of an edited or pruned article, nothing missing."""
-    await conn.execute("DROP TABLE IF EXISTS temp.fresh")
-    await conn.execute(
-        f"CREATE VIRTUAL TABLE temp.fresh USING fts5({FTS_COLUMNS}, "
-        "tokenize = 'unicode61 remove_diacritics 2')"
-    )
-    await conn.execute(f"INSERT INTO temp.fresh (rowid, {FTS_COLUMNS}) {articles.INDEXED}")
-    rows = {}
-    for schema, table in (("main", "articles_fts"), ("temp", "fresh")):
-        await conn.execute(f"DROP TABLE IF EXISTS temp.v_{table}")
+    for table, (columns, expression) in articles.INDEXES.items():
+        names = columns.removeprefix("rowid, ")
+        await conn.execute("DROP TABLE IF EXISTS temp.fresh")
         await conn.execute(
-            f"CREATE VIRTUAL TABLE temp.v_{table} USING fts5vocab({schema}, {table}, instance)"
+            f"CREATE VIRTUAL TABLE temp.fresh USING fts5({names}, "
+            "tokenize = 'unicode61 remove_diacritics 2')"
         )
-        async with conn.execute(f"SELECT * FROM temp.v_{table} ORDER BY 1, 2, 3, 4") as cur:
-            rows[table] = [tuple(r) for r in await cur.fetchall()]
-    assert rows["articles_fts"] == rows["fresh"]
-    assert rows["fresh"], "nothing indexed: the check would prove nothing"
+        await conn.execute(f"INSERT INTO temp.fresh ({columns}) {expression}")
+        rows = {}
+        for schema, name in (("main", table), ("temp", "fresh")):
+            await conn.execute(f"DROP TABLE IF EXISTS temp.v_{name}")
+            await conn.execute(
+                f"CREATE VIRTUAL TABLE temp.v_{name} USING fts5vocab({schema}, {name}, instance)"
+            )
+            async with conn.execute(f"SELECT * FROM temp.v_{name} ORDER BY 1, 2, 3, 4") as cur:
+                rows[name] = [tuple(r) for r in await cur.fetchall()]
+        assert rows[table] == rows["fresh"], table
+        assert rows["fresh"], "nothing indexed: the check would prove nothing"
 
 
 async def test_text_and_tags_are_found_and_rank_below_the_headline(
