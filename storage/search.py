@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import aiosqlite
 
@@ -71,37 +72,59 @@ async def find(
     if not tables:
         raise ValueError(f"at most {len(TIER_TABLES)} tiers")
     found: list[aiosqlite.Row] = []
-    earlier: tuple[str, str] | None = None
+    exclude = _Exclude()
     for table, tier in zip(tables, tiers, strict=True):
-        rows = await _ranked(conn, table, tier, earlier, sections, limit - len(found), offset)
+        rows = await _ranked(conn, table, tier, exclude, sections, limit - len(found), offset)
         found += rows
         if len(found) >= limit:
             break
-        if offset:
-            offset = max(0, offset - await _count(conn, table, tier, earlier, sections))
-        earlier = (table, tier)
+        paged = offset > 0
+        if paged:
+            offset = max(0, offset - await _count(conn, table, tier, exclude, sections))
+        if paged or sections:
+            # What a tier found is not ranked again by the next.
+            exclude = exclude.matching(table, tier)
+        else:
+            # The page did not fill from the start, so `rows` are all this tier found (a
+            # section filter could hide some behind the window): naming them spares matching
+            # the tier's expression a second time.
+            exclude = exclude.ids([int(r[0]) for r in rows])
     return await articles.from_rows(conn, found)
 
 
-def _where(table: str, earlier: tuple[str, str] | None, sections: Sequence[str]) -> str:
-    """The conditions of one tier's own matches, after `f.{table} MATCH ?`."""
+@dataclass(frozen=True, slots=True)
+class _Exclude:
+    """The articles earlier tiers ranked, as an SQL condition on `f.rowid` and its values."""
+
+    sql: str = ""
+    params: tuple[object, ...] = ()
+
+    def ids(self, ids: Sequence[int]) -> _Exclude:
+        """Also leave out these articles."""
+        if not ids:
+            return self
+        marks = ",".join("?" * len(ids))
+        return _Exclude(f"{self.sql} AND f.rowid NOT IN ({marks})", (*self.params, *ids))
+
+    def matching(self, table: str, match: str) -> _Exclude:
+        """Also leave out every article `match` finds in `table`."""
+        return _Exclude(
+            f"{self.sql} AND f.rowid NOT IN (SELECT rowid FROM {table} WHERE {table} MATCH ?)",
+            (*self.params, match),
+        )
+
+
+def _where(exclude: _Exclude, sections: Sequence[str]) -> tuple[str, list[object]]:
+    """The conditions of one tier's own matches, after `f.<table> MATCH ?`, and their values."""
     where = f" AND {_in_sections('f.rowid', sections)}" if sections else ""
-    if earlier is not None:
-        # What the tier before ranked is not ranked again (its matches are few whenever a
-        # page reaches this tier, so listing them is cheap).
-        where += f" AND f.rowid NOT IN (SELECT rowid FROM {earlier[0]} WHERE {earlier[0]} MATCH ?)"
-    return where
-
-
-def _params(earlier: tuple[str, str] | None, sections: Sequence[str]) -> list[object]:
-    return [*sections, *([earlier[1]] if earlier else [])]
+    return where + exclude.sql, [*sections, *exclude.params]
 
 
 async def _ranked(
     conn: aiosqlite.Connection,
     table: str,
     match: str,
-    earlier: tuple[str, str] | None,
+    exclude: _Exclude,
     sections: Sequence[str],
     limit: int,
     offset: int,
@@ -110,17 +133,17 @@ async def _ranked(
     # so only the newest WINDOW matches are ranked (ids grow as articles are first seen).
     # Articles rows are joined only for the page: reading thousands of summaries is the
     # other big cost.
+    where, values = _where(exclude, sections)
     sql = (
         f"SELECT {COLUMNS} FROM ("
         f"SELECT f.rowid AS id, f.rank AS score FROM {table} f "
-        f"WHERE f.{table} MATCH ? AND f.rank MATCH '{RANK[table]}'"
-        f"{_where(table, earlier, sections)} "
+        f"WHERE f.{table} MATCH ? AND f.rank MATCH '{RANK[table]}'{where} "
         f"AND f.rowid >= coalesce((SELECT g.rowid FROM {table} g "
         f"WHERE g.{table} MATCH ? ORDER BY g.rowid DESC LIMIT 1 OFFSET ?), 0) "
         "ORDER BY f.rank, f.rowid DESC LIMIT ? OFFSET ?"
         ") m JOIN articles a ON a.id = m.id ORDER BY m.score, a.published_at DESC, a.id DESC"
     )
-    params = [match, *_params(earlier, sections), match, max(WINDOW, offset + limit) - 1]
+    params = [match, *values, match, max(WINDOW, offset + limit) - 1]
     async with conn.execute(sql, [*params, limit, offset]) as cur:
         return list(await cur.fetchall())
 
@@ -129,14 +152,15 @@ async def _count(
     conn: aiosqlite.Connection,
     table: str,
     match: str,
-    earlier: tuple[str, str] | None,
+    exclude: _Exclude,
     sections: Sequence[str],
 ) -> int:
     """How many matches a tier ranks (its newest WINDOW): the pages it fills."""
+    where, values = _where(exclude, sections)
     async with conn.execute(
-        f"SELECT count(*) FROM (SELECT f.rowid FROM {table} f WHERE f.{table} MATCH ?"
-        f"{_where(table, earlier, sections)} ORDER BY f.rowid DESC LIMIT ?)",
-        [match, *_params(earlier, sections), WINDOW],
+        f"SELECT count(*) FROM (SELECT f.rowid FROM {table} f WHERE f.{table} MATCH ?{where} "
+        "ORDER BY f.rowid DESC LIMIT ?)",
+        [match, *values, WINDOW],
     ) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
