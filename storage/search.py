@@ -26,6 +26,10 @@ BODY_COLUMN = 5  # articles_fts's columns: title, tags, sections, author, summar
 
 # How many of the newest matches are ranked by relevance (see find).
 WINDOW = 1000
+# ... of the text tier: a common word is in nearly every text, and ranking a match means reading
+# every position of the words in it; among matches only the text explains, recency counts most.
+TEXT_WINDOW = 200
+_WINDOWS = {"articles_about": WINDOW, "articles_fts": TEXT_WINDOW}
 
 
 def _in_sections(column: str, sections: Sequence[str]) -> str:
@@ -130,7 +134,8 @@ async def _ranked(
     offset: int,
 ) -> list[aiosqlite.Row]:
     # Ranking every match of a word found in half the archive costs tens of milliseconds,
-    # so only the newest WINDOW matches are ranked (ids grow as articles are first seen).
+    # so only the newest matches (WINDOW, TEXT_WINDOW) are ranked (ids grow as articles are
+    # first seen).
     # Articles rows are joined only for the page: reading thousands of summaries is the
     # other big cost.
     where, values = _where(exclude, sections)
@@ -143,7 +148,7 @@ async def _ranked(
         "ORDER BY f.rank, f.rowid DESC LIMIT ? OFFSET ?"
         ") m JOIN articles a ON a.id = m.id ORDER BY m.score, a.published_at DESC, a.id DESC"
     )
-    params = [match, *values, match, max(WINDOW, offset + limit) - 1]
+    params = [match, *values, match, max(_WINDOWS[table], offset + limit) - 1]
     async with conn.execute(sql, [*params, limit, offset]) as cur:
         return list(await cur.fetchall())
 
@@ -155,12 +160,12 @@ async def _count(
     exclude: _Exclude,
     sections: Sequence[str],
 ) -> int:
-    """How many matches a tier ranks (its newest WINDOW): the pages it fills."""
+    """How many matches a tier ranks (its newest WINDOW or TEXT_WINDOW): the pages it fills."""
     where, values = _where(exclude, sections)
     async with conn.execute(
         f"SELECT count(*) FROM (SELECT f.rowid FROM {table} f WHERE f.{table} MATCH ?{where} "
         "ORDER BY f.rowid DESC LIMIT ?)",
-        [match, *values, WINDOW],
+        [match, *values, _WINDOWS[table]],
     ) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
