@@ -21,18 +21,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot import (
-    backfill,
-    fanout,
-    health,
-    i18n,
-    ingest,
-    keyboards,
-    retention,
-    runtime,
-    sections,
-    send,
-)
+from bot import fanout, health, i18n, ingest, keyboards, retention, runtime, sections, send
+from bot.backfill import run as backfill_texts
 from bot.config import Settings
 from bot.domain import Article
 from bot.handlers import admin, commands, errors, fallback, groups, inline, picker
@@ -136,7 +126,7 @@ async def startup(application: AnyApplication, settings: Settings) -> Runtime:
     # Named, so /healthz reports it as "poller" rather than "Task-5".
     poller = ingest.poll_forever(rt, functools.partial(hand_over, rt))
     rt.tasks.append(asyncio.create_task(poller, name="poller"))
-    rt.chores.append(asyncio.create_task(backfill.run(rt), name="backfill"))
+    rt.chores.append(asyncio.create_task(backfill_texts(rt), name="backfill"))
     if settings.metrics_port is not None:
         rt.tasks.append(await health.start(application))
     return rt
