@@ -215,3 +215,17 @@ async def test_migration_0003_indexes_what_a_version_2_database_stored(tmp_path:
         await assert_index_is_exact(conn)
     finally:
         await conn.close()
+
+
+async def test_pages_of_a_section_filter_cover_both_tiers_once(conn: aiosqlite.Connection) -> None:
+    await store(
+        conn,
+        *(article(n, f"Pelosi headline {n}", sections=("opinion",)) for n in range(1, 6)),
+        *(article(n, f"Text {n}", "Pelosi again.", sections=("opinion",)) for n in range(6, 12)),
+        *(article(n, f"Elsewhere {n}", "Pelosi again.") for n in range(12, 15)),
+    )
+    whole = await titles(conn, "#opinion pelosi", limit=50)
+    assert len(whole) == 11 and len(set(whole)) == 11
+    assert whole[:5] == [f"Pelosi headline {n}" for n in range(5, 0, -1)]
+    pages = [await titles(conn, "#opinion pelosi", limit=3, offset=o) for o in range(0, 12, 3)]
+    assert [t for page in pages for t in page] == whole
