@@ -22,6 +22,7 @@ from telegram.ext import (
 )
 
 from bot import fanout, health, i18n, ingest, keyboards, retention, runtime, sections, send
+from bot.backfill import run as backfill_texts
 from bot.budget import Budget
 from bot.config import Settings
 from bot.domain import Article
@@ -134,6 +135,7 @@ async def startup(application: AnyApplication, settings: Settings) -> Runtime:
     poller = ingest.poll_forever(rt, functools.partial(hand_over, rt))
     rt.tasks.append(asyncio.create_task(poller, name="poller"))
     rt.tasks.append(asyncio.create_task(retention.prune_forever(rt), name="retention"))
+    rt.chores.append(asyncio.create_task(backfill_texts(rt), name="backfill"))
     if settings.metrics_port is not None:
         rt.tasks.append(await health.start(application))
     return rt
@@ -147,9 +149,9 @@ async def hand_over(rt: Runtime, articles: Sequence[Article]) -> None:
 
 async def shutdown(rt: Runtime) -> None:
     """Stop background tasks, then close storage."""
-    for task in rt.tasks:
+    for task in (*rt.tasks, *rt.chores):
         task.cancel()
-    for task in rt.tasks:
+    for task in (*rt.tasks, *rt.chores):
         with contextlib.suppress(asyncio.CancelledError):
             await task
     if rt.reader_db is not None:

@@ -23,6 +23,7 @@ class Section:
     parent: str | None = None
     order: int = 0
     hidden: bool = False
+    aliases: tuple[str, ...] = ()  # other names readers search it by ("Qarabağ", "Карабах")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,8 @@ class Article:
     sections: tuple[str, ...] = ()
     word_count: int | None = None
     id: int | None = None
+    body: str = ""  # the whole text, cleaned as the summary is; "" when no feed carried it
+    tags: tuple[str, ...] = ()  # WordPress tags (not its categories, which are sections)
 
     @property
     def reading_minutes(self) -> int | None:

@@ -53,6 +53,11 @@ def language_for(settings: ChatSettings | None, user_language_code: str | None) 
     return chosen or supported(user_language_code) or DEFAULT
 
 
+def section_name(lang: str, slug: str) -> str | None:
+    """A built-in section's name in `lang` ([section_name] in the locale file), if it has one."""
+    return catalogue(supported(lang) or DEFAULT).get(f"section_name.{slug}")
+
+
 def format_date(moment: datetime, lang: str) -> str:
     """A date as a reader of `lang` writes it: 'March 5, 2025', '5 mart 2025', '5 марта 2025'."""
     month = t(lang, f"month.{moment.month}")

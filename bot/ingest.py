@@ -43,7 +43,7 @@ from bot import extract, logs, metrics, summary
 from bot.config import Settings
 from bot.domain import Article, Section
 from bot.fetch import Fetcher, FetchResult
-from bot.parse import FeedError, parse_feed, parse_site_feed
+from bot.parse import FeedError, label_key, parse_feed, parse_site_feed
 from storage import articles, feeds
 from storage.articles import Stored, Write
 from storage.feeds import FeedState
@@ -133,6 +133,8 @@ def _merge(first: Article, other: Article) -> Article:
         image_url=first.image_url or other.image_url,
         word_count=first.word_count or other.word_count,
         published=first.published or other.published,
+        body=first.body if len(first.body) >= len(other.body) else other.body,
+        tags=tuple(dict.fromkeys((*first.tags, *other.tags))),
     )
 
 
@@ -538,6 +540,11 @@ class Pipeline:
                 urls.setdefault(url, section.slug)
         return urls
 
+    def category_keys(self) -> frozenset[str]:
+        """Every section's name and slug as parse.label_key: a feed's <category> elements
+        naming one are sections, the others are tags."""
+        return frozenset(label_key(t) for s in self.sections for t in (s.name, s.slug, *s.aliases))
+
     async def poll_once(self, *, force: bool = False, woken: bool = False) -> PollReport:
         """One pass: the site-wide question first, then the section feeds it cannot answer for.
 
@@ -652,7 +659,11 @@ class Pipeline:
         if reason is None:
             try:
                 entries = parse_site_feed(
-                    result.body, d.summary_min, d.summary_max, result.content_type
+                    result.body,
+                    d.summary_min,
+                    d.summary_max,
+                    result.content_type,
+                    self.category_keys(),
                 )
             except FeedError as exc:
                 reason = str(exc)
@@ -766,6 +777,7 @@ class Pipeline:
                     self.decider.summary_min,
                     self.decider.summary_max,
                     result.content_type,
+                    self.category_keys(),
                 )
             except FeedError as exc:
                 reason = str(exc)

@@ -6,7 +6,7 @@ import calendar
 import html
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +16,7 @@ import feedparser
 
 from bot import summary
 from bot.domain import Article
+from storage.text import fold
 
 _WS = re.compile(r"\s+")
 _TAG = re.compile(r"<[^>]+>")
@@ -92,7 +93,26 @@ def _image(entry: Mapping[str, Any], content_html: str) -> str | None:
     return html.unescape(found.group(1)) if found else None
 
 
-def _entry(entry: Mapping[str, Any], section: str, low: int, high: int) -> Article | None:
+def label_key(name: str) -> str:
+    """A category or tag name reduced to what tells names apart: 'Logistics-Transport' ->
+    'logisticstransport'."""
+    return "".join(c for c in fold(name) if c.isalnum())
+
+
+def _tags(names: Sequence[str], categories: Collection[str]) -> tuple[str, ...]:
+    """Distinct tag names, minus the site's categories (`categories`: their label_key)."""
+    kept: dict[str, str] = {}
+    for name in names:
+        text = clean_title(name)
+        key = label_key(text)
+        if key and key not in categories:
+            kept.setdefault(key, text)
+    return tuple(kept.values())
+
+
+def _entry(
+    entry: Mapping[str, Any], section: str, low: int, high: int, categories: Collection[str]
+) -> Article | None:
     link = str(entry.get("link") or "").strip()
     title = clean_title(str(entry.get("title") or ""))
     if not link or not title:
@@ -110,6 +130,9 @@ def _entry(entry: Mapping[str, Any], section: str, low: int, high: int) -> Artic
         image_url=_image(entry, content_html or description),
         sections=(section,),
         word_count=summary.word_count(content_html) if content_html else None,
+        body=summary.body(content_html) if content_html else "",
+        # WordPress writes a post's categories, then its tags, as <category> elements.
+        tags=_tags([str(t.get("term") or "") for t in entry.get("tags") or ()], categories),
     )
 
 
@@ -122,14 +145,24 @@ def is_json(body: bytes, content_type: str = "") -> bool:
 
 
 def parse_feed(
-    body: bytes, section: str, low: int = 200, high: int = 400, content_type: str = ""
+    body: bytes,
+    section: str,
+    low: int = 200,
+    high: int = 400,
+    content_type: str = "",
+    categories: Collection[str] = (),
 ) -> tuple[Article, ...]:
-    """Articles of one section's feed, in feed order; FeedError when the body is not a feed."""
+    """Articles of one section's feed, in feed order; FeedError when the body is not a feed.
+
+    `categories` are the label_key of every section name and slug: a feed item's <category>
+    elements naming one are its sections, the others its tags.
+    """
     if is_json(body, content_type):
         return parse_rest_posts(body, section, low, high)
     parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
     entries: Sequence[Mapping[str, Any]] = parsed.get("entries") or ()
-    articles = tuple(a for a in (_entry(e, section, low, high) for e in entries) if a is not None)
+    found = (_entry(e, section, low, high, frozenset(categories)) for e in entries)
+    articles = tuple(a for a in found if a is not None)
     # A broken feed that still yields whole entries is used (feedparser is lenient for a
     # reason); one that yields nothing is an error, not an empty section.
     if not articles and (parsed.get("bozo") or not parsed.get("version")):
@@ -139,12 +172,17 @@ def parse_feed(
 
 
 def parse_site_feed(
-    body: bytes, low: int = 200, high: int = 400, content_type: str = ""
+    body: bytes,
+    low: int = 200,
+    high: int = 400,
+    content_type: str = "",
+    categories: Collection[str] = (),
 ) -> tuple[tuple[Article, tuple[str, ...]], ...]:
     """The site-wide feed: each article (no section yet) with its entry's category names.
 
     WordPress lists a post's categories (and tags) by name in <category>; the caller decides
-    which of its sections they mean. FeedError when the body is not an XML feed.
+    which of its sections they mean. `categories` as for parse_feed: the names that are not
+    sections are the article's tags. FeedError when the body is not an XML feed.
     """
     if is_json(body, content_type):
         raise FeedError("the site-wide feed must be RSS or Atom, not JSON")
@@ -155,7 +193,7 @@ def parse_site_feed(
         raise FeedError(f"malformed feed: {str(reason)[:200]}")
     found = []
     for entry in entries:
-        article = _entry(entry, "", low, high)
+        article = _entry(entry, "", low, high, frozenset(categories))
         if article is not None:
             names = (clean_title(str(t.get("term") or "")) for t in entry.get("tags") or ())
             found.append((replace(article, sections=()), tuple(n for n in names if n)))
@@ -224,4 +262,19 @@ def _rest_post(post: Any, section: str, low: int, high: int) -> Article | None:
         image_url=str(image) if image else _image({}, content),
         sections=(section,),
         word_count=summary.word_count(content) if content else None,
+        body=summary.body(content) if content else "",
+        tags=_rest_tags(embedded),
     )
+
+
+def _rest_tags(embedded: Mapping[str, Any]) -> tuple[str, ...]:
+    """Names of the post's tags: `_embed` lists its terms per taxonomy (categories, then tags)."""
+    groups = embedded.get("wp:term")
+    names = [
+        str(term.get("name") or "")
+        for group in (groups if isinstance(groups, list) else ())
+        if isinstance(group, list)
+        for term in group
+        if isinstance(term, Mapping) and term.get("taxonomy") == "post_tag"
+    ]
+    return _tags(names, ())

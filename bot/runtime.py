@@ -29,6 +29,9 @@ class Runtime:
     # Set by poke_poller(); the poller waits on it between passes instead of sleeping.
     poll_now: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # Background work that ends by itself (the search backfill): cancelled at shutdown, not
+    # watched by /healthz as `tasks` are.
+    chores: list[asyncio.Task[None]] = field(default_factory=list)
 
     def poke_poller(self) -> None:
         """Start an ingest pass at once (ending any site back-off); pokes coalesce, 1 pass/s max."""

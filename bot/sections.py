@@ -75,11 +75,22 @@ def from_toml(data: Mapping[str, Any], site_url: str) -> tuple[Section, ...]:
             parent=(str(entry["parent"]) if entry.get("parent") else None),
             order=order,
             hidden=bool(entry.get("hidden", False)),
+            aliases=_aliases(entry, slug),
         )
     unknown = [s.slug for s in result.values() if s.parent and s.parent not in result]
     if unknown:
         raise ConfigError(f"unknown parent for {', '.join(unknown)}")
     return ordered(result.values())
+
+
+def _aliases(entry: Mapping[str, Any], slug: str) -> tuple[str, ...]:
+    """`aliases = ["Карабах", "Qarabağ"]`: more names search knows the section by."""
+    aliases = entry.get("aliases", [])
+    if isinstance(aliases, str):
+        aliases = [aliases]
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise ConfigError(f"sections file: aliases of {slug!r} must be a list of names")
+    return tuple(a.strip() for a in aliases if a.strip())
 
 
 def ordered(sections: Any) -> tuple[Section, ...]:

@@ -150,16 +150,23 @@ def clean(paras: Iterable[str], captions: Iterable[str] = ()) -> str:
     one to the start of the lead ("Photo: AZERTAC Şuşa hosts…"), so a lead starting with one
     loses it.
     """
+    return _WS.sub(" ", " ".join(_kept(paras, captions))).strip()
+
+
+def _kept(paras: Iterable[str], captions: Iterable[str]) -> list[str]:
+    """The paragraphs a reader reads: boilerplate, leading captions and glued captions gone."""
     kept = [t for t in (_MORE.sub("", _FOOTER.sub("", p)).strip() for p in paras) if t]
     # A caption only counts as one when something follows it; a lone short line is the lead.
     while len(kept) > 1 and _is_caption(kept[0]):
         kept.pop(0)
-    text = _WS.sub(" ", " ".join(kept)).strip()
+    if not kept:
+        return kept
+    first = _WS.sub(" ", kept[0]).strip()
     for caption in sorted(set(captions), key=len, reverse=True):
-        if text.startswith(caption) and len(text) > len(caption):
-            text = text[len(caption) :].lstrip()
+        if first.startswith(caption) and (len(first) > len(caption) or len(kept) > 1):
+            first = first[len(caption) :].lstrip()
             break
-    return text
+    return [first, *kept[1:]] if first else kept[1:]
 
 
 def _sentence_ends(text: str) -> list[int]:
@@ -215,6 +222,12 @@ def lead(sources: Sequence[str], low: int = 200, high: int = 400) -> str:
         if len(text) > len(best):
             best, best_truncated = text, source.truncated
     return cut(best, low, high, truncated=best_truncated)
+
+
+def body(fragment: str) -> str:
+    """An article's whole text, cleaned as its lead is: one paragraph a line."""
+    source = read(fragment)
+    return "\n".join(_WS.sub(" ", p).strip() for p in _kept(source.paragraphs, source.captions))
 
 
 def is_thin(summary: str, low: int) -> bool:

@@ -11,7 +11,6 @@ import aiosqlite
 
 from bot.domain import Article
 from storage.db import row, rows, transaction
-from storage.text import fold
 
 # The columns `from_rows` reads, in its order; select them FROM articles a.
 COLUMNS = (
@@ -46,13 +45,53 @@ def _epoch(when: datetime | None, default: int) -> int:
     return int(when.timestamp()) if when is not None else default
 
 
-def _fts_text(article: Article, sections: Iterable[str]) -> tuple[str, str, str, str]:
-    return (
-        fold(article.title),
-        fold(article.summary),
-        fold(article.author),
-        fold(" ".join(sections)),
-    )
+# What the search indexes hold for each article, in their column order (title, tags, sections,
+# author, summary, then body for articles_fts only): folded text, and one token per section
+# slug. Rows leave an index with FTS5's 'delete' command given these same values, so both go
+# through this one expression (migration 0003 filled the indexes with it too).
+ABOUT = (
+    "SELECT a.id, fold(a.title), fold(a.tags), "
+    "(SELECT coalesce(group_concat(k, ' '), '') FROM ("
+    "SELECT fold(replace(replace(x.section, '-', ''), '_', '')) AS k "
+    "FROM article_sections x WHERE x.article_id = a.id ORDER BY x.section)), "
+    "fold(a.author), fold(a.summary)"
+)
+INDEXED = (
+    f"{ABOUT}, "
+    "fold(coalesce((SELECT t.body FROM article_texts t WHERE t.article_id = a.id), '')) "
+    "FROM articles a"
+)
+ABOUT_COLUMNS = "rowid, title, tags, sections, author, summary"
+FTS_COLUMNS = f"{ABOUT_COLUMNS}, body"
+# index -> (its columns, the expression that computes them)
+INDEXES = {
+    "articles_fts": (FTS_COLUMNS, INDEXED),
+    "articles_about": (ABOUT_COLUMNS, f"{ABOUT} FROM articles a"),
+}
+
+
+async def unindex(conn: aiosqlite.Connection, ids: Sequence[int]) -> None:
+    """Take these articles out of the search indexes (inside the caller's transaction)."""
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for table, (columns, expression) in INDEXES.items():
+            await conn.execute(
+                f"INSERT INTO {table} ({table}, {columns}) "
+                f"SELECT 'delete', * FROM ({expression} WHERE a.id IN ({marks}))",
+                chunk,
+            )
+
+
+async def index(conn: aiosqlite.Connection, ids: Sequence[int]) -> None:
+    """Put these articles, as stored now, into the search indexes (inside a transaction)."""
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for table, (columns, expression) in INDEXES.items():
+            await conn.execute(
+                f"INSERT INTO {table} ({columns}) {expression} WHERE a.id IN ({marks})", chunk
+            )
 
 
 async def by_keys(conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, Stored]:
@@ -82,12 +121,19 @@ async def by_keys(conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, 
     return found
 
 
+def tags_text(tags: Sequence[str]) -> str:
+    """Tag names as the tags column keeps them: one a line."""
+    return "\n".join(t.replace("\n", " ") for t in tags)
+
+
 _UPSERT = (
     "INSERT INTO articles (key, url, title, summary, author, published_at, image_url, "
-    "word_count, first_seen_at, updated_at, announced) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "word_count, first_seen_at, updated_at, announced, tags) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (key) DO UPDATE SET url = excluded.url, title = excluded.title, "
     "summary = excluded.summary, "
+    # A sighting without tags (an Atom feed without them) keeps what we have.
+    "tags = CASE excluded.tags WHEN '' THEN articles.tags ELSE excluded.tags END, "
     "author = CASE excluded.author WHEN '' THEN articles.author ELSE excluded.author END, "
     "image_url = coalesce(excluded.image_url, articles.image_url), "
     "word_count = coalesce(excluded.word_count, articles.word_count), "
@@ -97,7 +143,7 @@ _UPSERT = (
 
 
 async def _merged(conn: aiosqlite.Connection, keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
-    """key -> (id, author, published_at, image_url, word_count) as stored after the upsert."""
+    """key -> (id, author, published_at, image_url, word_count) as stored now."""
     merged: dict[str, tuple[Any, ...]] = {}
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
@@ -124,7 +170,12 @@ async def upsert_many(
     """
     if not writes:
         return []
+    keys = list(dict.fromkeys(w.article.key for w in writes))
     async with transaction(conn):
+        # Known articles leave the indexes as they are stored now (FTS5's 'delete' needs the
+        # old values) and come back below as they are after this write.
+        known = await _merged(conn, keys)
+        await unindex(conn, [int(k[0]) for k in known.values()])
         await conn.executemany(
             _UPSERT,
             [
@@ -140,16 +191,31 @@ async def upsert_many(
                     now,
                     now,
                     int(w.announced),
+                    tags_text(w.article.tags),
                 )
                 for w in writes
             ],
         )
-        merged = await _merged(conn, list(dict.fromkeys(w.article.key for w in writes)))
+        merged = await _merged(conn, keys)
+        # A new article's text is read now, even when it is empty; a known article's text
+        # changes only with a sighting that carries one (an Atom feed without content keeps
+        # what we have, and an article stored before migration 0003 stays unread for the
+        # backfill).
+        await conn.executemany(
+            "INSERT INTO article_texts (article_id, body) VALUES (?, ?) "
+            "ON CONFLICT (article_id) DO UPDATE SET body = excluded.body "
+            "WHERE excluded.body <> ''",
+            [
+                (merged[w.article.key][0], w.article.body)
+                for w in writes
+                if w.article.body or w.article.key not in known
+            ],
+        )
         await conn.executemany(
             "INSERT OR IGNORE INTO article_sections (article_id, section) VALUES (?, ?)",
             [(merged[w.article.key][0], s) for w in writes for s in w.article.sections],
         )
-        ids = [int(row[0]) for row in merged.values()]
+        ids = [int(r[0]) for r in merged.values()]
         sections = await _sections_of(conn, ids)
         stored = []
         for w in writes:
@@ -167,15 +233,10 @@ async def upsert_many(
                     sections=tuple(sections[int(article_id)]),
                     word_count=word_count,
                     id=int(article_id),
+                    tags=a.tags,
                 )
             )
-        latest = {a.id: a for a in stored}  # an article written twice is indexed once
-        await conn.executemany("DELETE FROM articles_fts WHERE rowid = ?", [(i,) for i in latest])
-        await conn.executemany(
-            "INSERT INTO articles_fts (rowid, title, summary, author, sections) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(i, *_fts_text(a, a.sections)) for i, a in latest.items()],
-        )
+        await index(conn, ids)
         return stored
 
 
@@ -256,3 +317,50 @@ async def count(conn: aiosqlite.Connection) -> int:
     """How many articles are stored."""
     found = await row(conn, "SELECT count(*) FROM articles")
     return int(found[0]) if found else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """An article's text and tags, read again for an article stored before they were kept."""
+
+    id: int
+    body: str
+    tags: tuple[str, ...] = ()
+
+
+_UNREAD = (
+    "FROM articles a WHERE NOT EXISTS (SELECT 1 FROM article_texts t WHERE t.article_id = a.id)"
+)
+
+
+async def unread(conn: aiosqlite.Connection, limit: int) -> list[tuple[int, str]]:
+    """(id, key) of articles whose text was never read (stored before migration 0003), newest
+    first: readers search recent articles most."""
+    found = await rows(conn, f"SELECT a.id, a.key {_UNREAD} ORDER BY a.id DESC LIMIT ?", (limit,))
+    return [(int(r[0]), str(r[1])) for r in found]
+
+
+async def count_unread(conn: aiosqlite.Connection) -> int:
+    """How many articles still wait for their text."""
+    found = await row(conn, f"SELECT count(*) {_UNREAD}")
+    return int(found[0]) if found else 0
+
+
+async def set_text(conn: aiosqlite.Connection, texts: Sequence[Text]) -> None:
+    """Store (and index) the text and tags of articles, in one transaction.
+
+    An empty body is stored as read: the site had no text for it, and it is not asked again.
+    """
+    ids = [t.id for t in texts]
+    async with transaction(conn):
+        await unindex(conn, ids)
+        await conn.executemany(
+            "INSERT INTO article_texts (article_id, body) VALUES (?, ?) "
+            "ON CONFLICT (article_id) DO UPDATE SET body = excluded.body",
+            [(t.id, t.body) for t in texts],
+        )
+        await conn.executemany(
+            "UPDATE articles SET tags = ? WHERE id = ? AND ? <> ''",
+            [(tags_text(t.tags), t.id, tags_text(t.tags)) for t in texts],
+        )
+        await index(conn, ids)

@@ -13,6 +13,8 @@ from typing import Any
 
 import aiosqlite
 
+from storage.text import fold
+
 BUSY_TIMEOUT_MS = 5000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -76,6 +78,7 @@ async def connect(path: str | Path) -> aiosqlite.Connection:
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
+        await register(conn)
         await migrate(conn)
     except BaseException:
         await conn.close()
@@ -102,6 +105,11 @@ async def row(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> aios
     """The first row of a query (None if none), read in one trip (see rows)."""
     found = await rows(conn, sql, params)
     return found[0] if found else None
+
+
+async def register(conn: aiosqlite.Connection) -> None:
+    """SQL functions the schema relies on: fold() folds text for the search index."""
+    await conn.create_function("fold", 1, fold, deterministic=True)
 
 
 async def schema_version(conn: aiosqlite.Connection) -> int:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from storage import articles
 from storage.db import rows, transaction
 
 DAY = 86_400
@@ -50,9 +51,10 @@ async def _articles(conn: aiosqlite.Connection, cut: int) -> int:
             if not ids:
                 return total
             marks = ",".join("?" * len(ids))
-            # articles_fts is a plain FTS5 table keyed by rowid = articles.id: no cascade reaches
-            # it, so its rows go in the same transaction. Sections and deliveries cascade.
-            await conn.execute(f"DELETE FROM articles_fts WHERE rowid IN ({marks})", ids)
+            # No cascade reaches the search index (rowid = articles.id): its tokens leave in the
+            # same transaction, before the rows they are computed from. Sections and deliveries
+            # cascade.
+            await articles.unindex(conn, ids)
             await conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", ids)
         total += len(ids)
 

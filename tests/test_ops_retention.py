@@ -14,7 +14,7 @@ import pytest
 from bot import config
 from bot import retention as bot_retention
 from bot.runtime import Runtime
-from storage import db, retention
+from storage import articles, db, retention
 from storage.retention import DAY
 from tests.reader_helpers import eventually
 
@@ -46,11 +46,7 @@ async def add_article(
     article = cur.lastrowid
     assert article is not None
     await conn.execute("INSERT INTO article_sections VALUES (?, 'news')", (article,))
-    await conn.execute(
-        "INSERT INTO articles_fts (rowid, title, summary, author, sections) "
-        "VALUES (?, ?, 'words', '', 'news')",
-        (article, f"title {key}"),
-    )
+    await articles.index(conn, [article])  # the search indexes, as storage writes them
     return article
 
 

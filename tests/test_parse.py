@@ -174,7 +174,7 @@ def test_title_cleaning() -> None:
 
 
 def test_site_feed_entries_carry_their_category_names_and_no_section() -> None:
-    from bot.parse import FeedError, parse_site_feed
+    from bot.parse import FeedError, label_key, parse_site_feed
 
     body = """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>S</title>
 <item><title>Gas exports grow</title><link>https://aze.media/gas/</link>
@@ -185,6 +185,11 @@ def test_site_feed_entries_carry_their_category_names_and_no_section() -> None:
     ((article, names),) = parse_site_feed(body)
     assert article.key == "wp:7" and article.sections == ()
     assert names == ("Energy", "Climate & Ecology", "Şuşa")
+    assert article.tags == ("Energy", "Climate & Ecology", "Şuşa")  # no catalogue given
+    # With the catalogue's category keys, the names that are sections are not tags.
+    keys = {label_key("Energy"), label_key("Climate & Ecology")}
+    ((tagged, _),) = parse_site_feed(body, categories=keys)
+    assert tagged.tags == ("Şuşa",)
     with pytest.raises(FeedError):
         parse_site_feed(b"[]", content_type="application/json")
     with pytest.raises(FeedError):

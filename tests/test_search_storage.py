@@ -31,7 +31,7 @@ async def titles(
 ) -> list[str]:
     query = search.parse(text, CATALOGUE)
     found = await stored.find(
-        conn, search.match_expression(query), query.sections, limit=limit, offset=offset
+        conn, search.match_tiers(query), query.sections, limit=limit, offset=offset
     )
     return [a.title for a in found]
 
@@ -48,7 +48,7 @@ async def test_title_outranks_summary_and_recency_breaks_ties(conn: aiosqlite.Co
         "Karabakh reconstruction",
         "Markets today",
     ]
-    found = await stored.find(conn, search.match_expression(search.parse("karabakh")), limit=2)
+    found = await stored.find(conn, search.match_tiers(search.parse("karabakh")), limit=2)
     assert [a.published.day if a.published else None for a in found] == [2, 1]
 
 
@@ -108,7 +108,7 @@ async def test_articles_come_back_whole(conn: aiosqlite.Connection) -> None:
         sections=("news", "energy"),
         image_url="https://aze.media/img.jpg",
     )
-    [article] = await stored.find(conn, search.match_expression(search.parse("solar")), limit=5)
+    [article] = await stored.find(conn, search.match_tiers(search.parse("solar")), limit=5)
     assert article.id == article_id
     assert article.sections == ("news", "energy")  # catalogue order
     assert article.image_url == "https://aze.media/img.jpg"

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 PAGE = 20  # the Bot API allows 50; 20 keeps the answer small and the first page fast
 CACHE_SECONDS = 30  # new articles show up within a minute
 DESCRIPTION_WORDS = 90  # characters of summary in a result's description
+SNIPPET_CHARS = 160  # characters of a matched passage of the text, which must show its words
 # /start payload of the "no results" button: the search deep link without words, which opens
 # the section picker (see bot.handlers.search.start).
 BROWSE_PAYLOAD = "search-"
@@ -48,14 +49,17 @@ def next_offset(offset: int, found: int) -> str:
     return str(following) if found == PAGE and following < stored.WINDOW else ""
 
 
-def describe(article: Article, names: Mapping[str, str], lang: str, tz: tzinfo) -> str:
-    """'Opinion · March 5, 2025 · First words of the summary…' under a result's title."""
+def describe(
+    article: Article, names: Mapping[str, str], lang: str, tz: tzinfo, snippet: str = ""
+) -> str:
+    """'Opinion · March 5, 2025 · First words of the summary…' under a result's title; the
+    passage of the text that matched instead of the summary when only the text did."""
     parts = [names.get(s, s) for s in article.sections[:1]]
     if article.published is not None:
         parts.append(i18n.format_date(article.published.astimezone(tz), lang))
-    summary = " ".join(article.summary.split())
+    summary = " ".join((snippet or article.summary).split())
     if summary:
-        parts.append(render.trim(summary, DESCRIPTION_WORDS))
+        parts.append(render.trim(summary, DESCRIPTION_WORDS if not snippet else SNIPPET_CHARS))
     return " · ".join(parts)
 
 
@@ -73,10 +77,12 @@ def results(
     tz: tzinfo,
     utm: str | None,
     iv_rhash: str | None = None,
+    snippets: Mapping[int, str] | None = None,
 ) -> list[InlineQueryResultArticle]:
     """Each article as a result whose message is the same one a push would be."""
     answer = []
     for article in articles:
+        snippet = (snippets or {}).get(article.id or 0, "")
         message = render.article_message(
             article, ChatSettings(), lang, section_names=names, tz=tz, utm=utm, iv_rhash=iv_rhash
         )
@@ -84,7 +90,7 @@ def results(
             InlineQueryResultArticle(
                 id=str(article.id),
                 title=(article.title.strip() or article.url)[:256],
-                description=describe(article, names, lang, tz),
+                description=describe(article, names, lang, tz, snippet),
                 thumbnail_url=_image(article.image_url),
                 input_message_content=InputTextMessageContent(
                     message.text,
@@ -112,10 +118,17 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         # Browsing: the newest articles of the sections this reader follows in private.
         mine = await subscriptions.sections_of(groups.db(context), inline.from_user.id)
         sections = tuple(sorted(mine))
+    conn = groups.db(context)
+    snippets: dict[int, str] = {}
     try:
-        found = await stored.find(
-            groups.db(context), search.match_expression(query), sections, limit=PAGE, offset=offset
-        )
+        tiers = search.match_tiers(query)
+        found = await stored.find(conn, tiers, sections, limit=PAGE, offset=offset)
+        # Only the text explains these matches: show the passage that holds the words.
+        unexplained = [
+            a.id for a in found if a.id and not search.found_in(query, a.title, a.summary)
+        ]
+        if tiers and unexplained:
+            snippets = await stored.snippets(conn, tiers[-1], unexplained)
     except sqlite3.Error as exc:
         # Never expected (the expression is built from quoted words), but a reader typing must
         # never meet a silent spinner: log it and answer with nothing.
@@ -130,7 +143,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         )
     try:
         await inline.answer(
-            results(found, lang, names, tz, rt.settings.utm, rt.settings.iv_rhash),
+            results(found, lang, names, tz, rt.settings.utm, rt.settings.iv_rhash, snippets),
             cache_time=CACHE_SECONDS,
             # Always personal: every answer is rendered in this reader's language (dates, "Read
             # more", the no-results button), and a shared cache entry would reach every reader.

@@ -41,8 +41,9 @@ async def _search(update: Update, context: ContextTypes.DEFAULT_TYPE, raw: str) 
     if query.empty:
         await picker.send(message, t(here.lang, "search.usage"))
         return
-    expression = search.match_expression(query)
-    found = await stored.find(groups.db(context), expression, query.sections, limit=TOP)
+    found = await stored.find(
+        groups.db(context), search.match_tiers(query), query.sections, limit=TOP
+    )
     markup = None
     if found and here.kind != "channel":  # channels have no input field to switch to
         more = InlineKeyboardButton(

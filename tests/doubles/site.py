@@ -93,6 +93,7 @@ def load_posts(path: Path = FIXTURES / "posts.json") -> list[Post]:
                 caption_first=p.get("caption_first", False),
                 media=p.get("media", False),
                 feed_content=p.get("feed_content", True),
+                tags=tuple(p.get("tags", ())),
             )
         )
     return posts
@@ -217,6 +218,7 @@ class SiteDouble:
         slug: str | None = None,
         media: bool | None = None,
         feed_content: bool = True,
+        tags: Sequence[str] = (),
     ) -> Post:
         """Publish a post (default: now, newest id); it shows in its categories' and parents' feeds.
 
@@ -244,6 +246,7 @@ class SiteDouble:
             caption_first=caption_first,
             media=image is not None if media is None else media,
             feed_content=feed_content,
+            tags=tuple(tags),
         )
         self.posts[post_id] = post
         return post
@@ -636,6 +639,11 @@ class SiteDouble:
                 posts = [p for p in posts if (p.published > bound) == (name == "after")]
         if "slug" in query:
             posts = [p for p in posts if p.slug in query["slug"].split(",")]
+        if "include" in query:
+            if not re.fullmatch(r"\d+(,\d+)*", query["include"]):
+                return _invalid_param("include")
+            wanted = {int(i) for i in query["include"].split(",")}
+            posts = [p for p in posts if p.id in wanted]
         if "search" in query:
             needle = query["search"].lower()
             posts = [p for p in posts if needle in (p.title + p.content).lower()]

@@ -57,6 +57,7 @@ class Post:
     caption_first: bool = False  # the content starts with the image and its caption
     media: bool = False  # the feed item carries <media:content> and <enclosure>
     feed_content: bool = True  # False: no <content:encoded> for this item
+    tags: tuple[str, ...] = ()  # tag names, in the order WordPress lists them
 
     @property
     def media_id(self) -> int:
@@ -101,6 +102,13 @@ class Site:
 
     def author_id(self, name: str) -> int:
         return AUTHORS.index(name) + 1 if name in AUTHORS else 100 + sum(map(ord, name)) % 900
+
+    def tag_id(self, name: str) -> int:
+        """A tag's term id; WordPress numbers tags and categories from one sequence."""
+        return 5000 + zlib.crc32(name.encode()) % 90000
+
+    def tag_slug(self, name: str) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or str(self.tag_id(name))
 
     def image_url(self, image: Image) -> str:
         return image.url if "://" in image.url else self.url + image.url
@@ -244,7 +252,7 @@ def rss_item(site: Site, post: Post) -> str:
         f"\t\t<category>{cdata(c.name)}</category>\n"
         for slug in post.categories
         if (c := site.category(slug))
-    )
+    ) + "".join(f"\t\t<category>{cdata(tag)}</category>\n" for tag in post.tags)
     footer = (
         f'<p>The post <a href="{link}">{texturize(post.title)}</a> appeared first on '
         f'<a href="{site.url}">{SITE_NAME}</a>.</p>\n'
@@ -307,6 +315,8 @@ def atom_entry(site: Site, post: Post) -> str:
         f'\t\t<category scheme="{site.url}" term="{html.escape(c.name)}" />\n'
         for slug in post.categories
         if (c := site.category(slug))
+    ) + "".join(
+        f'\t\t<category scheme="{site.url}" term="{html.escape(tag)}" />\n' for tag in post.tags
     )
     content = (
         f'\t\t<content type="html" xml:base="{link}">{cdata(full_content(site, post))}</content>\n'
@@ -386,7 +396,7 @@ def post_json(site: Site, post: Post, *, embed: bool) -> dict[str, Any]:
         "format": "standard",
         "meta": {"footnotes": ""},
         "categories": ids,
-        "tags": [],
+        "tags": [site.tag_id(tag) for tag in post.tags],
     }
     if embed:
         embedded: dict[str, Any] = {
@@ -412,7 +422,16 @@ def post_json(site: Site, post: Post, *, embed: bool) -> dict[str, Any]:
                     for slug in post.categories
                     if (c := site.category(slug))
                 ],
-                [],
+                [
+                    {
+                        "id": site.tag_id(tag),
+                        "link": f"{site.url}/tag/{site.tag_slug(tag)}/",
+                        "name": html.escape(tag, quote=False),
+                        "slug": site.tag_slug(tag),
+                        "taxonomy": "post_tag",
+                    }
+                    for tag in post.tags
+                ],
             ],
         }
         if post.image:
