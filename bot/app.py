@@ -7,11 +7,9 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -21,14 +19,16 @@ from telegram.ext import (
     filters,
 )
 
-from bot import fanout, health, i18n, ingest, keyboards, retention, runtime, sections, send
+from bot import fanout, health, i18n, ingest, keyboards, retention, sections, send
 from bot.backfill import run as backfill_texts
+from bot.botdata import CONTEXT_TYPES, App
 from bot.budget import Budget
 from bot.config import Settings
 from bot.domain import Article
 from bot.handlers import admin, commands, errors, fallback, groups, inline, picker
 from bot.handlers import search as search_handlers
 from bot.handlers import settings as reader_settings
+from bot.handlers.context import NEW_POSTS
 from bot.limiter import SharedLimiter, quiet_error_pages
 from bot.runtime import Runtime
 from bot.webhook import start as start_webhook
@@ -36,8 +36,6 @@ from storage import db
 from storage import sections as stored_sections
 
 log = logging.getLogger(__name__)
-
-AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 READER_COMMANDS = (
     ("start", commands.start),
@@ -61,7 +59,7 @@ COMMANDS = tuple(
 )
 
 
-def build(settings: Settings) -> AnyApplication:
+def build(settings: Settings) -> App:
     """The Application with every handler registered."""
     quiet_error_pages()
     application = (
@@ -69,6 +67,8 @@ def build(settings: Settings) -> AnyApplication:
         .token(settings.require_token())
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
+        .context_types(CONTEXT_TYPES)
+        .job_queue(None)
         .concurrent_updates(True)
         .get_updates_read_timeout(30)
         # One budget for every message and edit; the dispatcher takes its pushes from it too.
@@ -80,11 +80,11 @@ def build(settings: Settings) -> AnyApplication:
         CommandHandler(
             "start",
             search_handlers.start,
-            filters=groups.NEW_POSTS & search_handlers.START_SEARCH,
+            filters=NEW_POSTS & search_handlers.START_SEARCH,
         )
     )
     for name, callback in (*READER_COMMANDS, *SEARCH_COMMANDS):
-        application.add_handler(CommandHandler(name, callback, filters=groups.NEW_POSTS))
+        application.add_handler(CommandHandler(name, callback, filters=NEW_POSTS))
     application.add_handler(InlineQueryHandler(inline.inline_query))
     application.add_handler(CallbackQueryHandler(picker.tap, pattern=r"^s:"))
     application.add_handler(CallbackQueryHandler(reader_settings.choose, pattern=r"^c:"))
@@ -103,7 +103,7 @@ def build(settings: Settings) -> AnyApplication:
     # in privacy mode); it stops there, so the private-chat hint below does not answer it too.
     application.add_handler(
         MessageHandler(
-            groups.NEW_POSTS & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+            NEW_POSTS & filters.REPLY & filters.TEXT & ~filters.COMMAND,
             reader_settings.typed_zone,
         )
     )
@@ -118,19 +118,25 @@ def build(settings: Settings) -> AnyApplication:
     return application
 
 
-async def startup(application: AnyApplication, settings: Settings) -> Runtime:
+async def startup(application: App, settings: Settings) -> Runtime:
     """Open storage, mirror the catalogue, register commands, start background tasks."""
     catalogue = sections.load(settings.site_url, settings.sections_file)
     conn = await db.connect(settings.database)
     await stored_sections.sync(conn, catalogue)
     rt = Runtime(settings=settings, sections=catalogue, db=conn)
     rt.reader_db = await db.connect(settings.database)
-    application.bot_data[runtime.KEY] = rt
+    application.bot_data.runtime = rt
     await application.bot.set_my_commands(COMMANDS)
     for lang in (lang for lang in i18n.LANGUAGES if lang != i18n.DEFAULT):
         await application.bot.set_my_commands(keyboards.menu(lang, COMMANDS), language_code=lang)
     await admin.advertise(application.bot, settings.admin_ids, COMMANDS)
-    rt.tasks.append(await send.start(application, rt))
+    limiter = application.bot.rate_limiter
+    # The Application's replies and the dispatcher's pushes share one budget (build made it).
+    budget = limiter.budget if isinstance(limiter, SharedLimiter) else None
+    dispatcher, dispatching = await send.start(rt, budget)
+    # Registered before its task first runs, so /stats and tests find it once startup returns.
+    application.bot_data.dispatcher = dispatcher
+    rt.tasks.append(dispatching)
     # Named, so /healthz reports it as "poller" rather than "Task-5".
     poller = ingest.poll_forever(rt, functools.partial(hand_over, rt))
     rt.tasks.append(asyncio.create_task(poller, name="poller"))
@@ -160,7 +166,7 @@ async def shutdown(rt: Runtime) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[AnyApplication]:
+async def running(settings: Settings) -> AsyncIterator[App]:
     """Run the bot until the block exits (used by `newsbot run` and by the tests)."""
     application = build(settings)
     async with application:

@@ -23,16 +23,14 @@ from typing import Any
 
 import tornado.httpserver
 import tornado.web
-from telegram.ext import Application
 
-from bot import config, logs, metrics, runtime, websub
+from bot import config, logs, metrics, websub
+from bot.botdata import App
 from bot.config import ConfigError, Settings
 from bot.lock import InstanceLock
 from storage import stats
 
 log = logging.getLogger(__name__)
-
-AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 # A section is stale when its newest successful poll is older than this many poll intervals,
 # but never less than STALE_FLOOR seconds: a slow site or one retried failure is no outage.
@@ -99,9 +97,9 @@ def _task_state(task: asyncio.Task[None]) -> str | None:
     return f"{type(exc).__name__}: {exc}" if exc else "returned"
 
 
-async def gather(application: AnyApplication, started_at: int, now: int) -> Facts:
+async def gather(application: App, started_at: int, now: int) -> Facts:
     """Collect the facts about a running application."""
-    rt = runtime.of_app(application)
+    rt = application.bot_data.runtime
     polled = {s.slug: None for s in rt.sections if s.feeds and not s.hidden}
     stored = await stats.last_success(rt.db)
     last_success = {slug: stored.get(slug) for slug in polled}
@@ -118,7 +116,7 @@ async def gather(application: AnyApplication, started_at: int, now: int) -> Fact
 
 
 class _Healthz(tornado.web.RequestHandler):
-    def initialize(self, bot: AnyApplication, started_at: int) -> None:
+    def initialize(self, bot: App, started_at: int) -> None:
         self.bot = bot
         self.started_at = started_at
 
@@ -131,11 +129,11 @@ class _Healthz(tornado.web.RequestHandler):
 
 
 class _Metrics(tornado.web.RequestHandler):
-    def initialize(self, bot: AnyApplication) -> None:
+    def initialize(self, bot: App) -> None:
         self.bot = bot
 
     async def get(self) -> None:
-        rt = runtime.of_app(self.bot)
+        rt = self.bot.bot_data.runtime
         metrics.observe(await stats.figures(rt.db, int(time.time())))
         body, content_type = metrics.render()
         self.set_header("Content-Type", content_type)
@@ -148,9 +146,9 @@ def _quiet(handler: tornado.web.RequestHandler) -> None:
         logs.event(log, "metrics server error", logging.WARNING, path=handler.request.path)
 
 
-async def start(application: AnyApplication) -> asyncio.Task[None]:
+async def start(application: App) -> asyncio.Task[None]:
     """Listen on NEWSBOT_METRICS_PORT now (fail fast if taken); the task serves until cancelled."""
-    rt = runtime.of_app(application)
+    rt = application.bot_data.runtime
     port = rt.settings.metrics_port
     assert port is not None
     hub = websub.Hub(rt.db, rt.poke_poller)

@@ -1,18 +1,14 @@
-"""What every handler and task needs, kept in `application.bot_data` under one key."""
+"""What every handler and task needs, kept in `application.bot_data.runtime` (bot/botdata.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiosqlite
-from telegram.ext import Application, CallbackContext
 
 from bot.config import Settings
 from bot.domain import Section
-
-KEY = "runtime"
 
 
 @dataclass
@@ -40,17 +36,3 @@ class Runtime:
     def section(self, slug: str) -> Section | None:
         """The section with this slug, if configured."""
         return next((s for s in self.sections if s.slug == slug), None)
-
-
-def of(context: CallbackContext[Any, Any, Any, Any]) -> Runtime:
-    """The runtime of the application handling this update."""
-    runtime = context.bot_data[KEY]
-    assert isinstance(runtime, Runtime)
-    return runtime
-
-
-def of_app(application: Application[Any, Any, Any, Any, Any, Any]) -> Runtime:
-    """The runtime stored on an application."""
-    runtime = application.bot_data[KEY]
-    assert isinstance(runtime, Runtime)
-    return runtime

@@ -11,13 +11,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import tzinfo
-from typing import Any
 
 import aiosqlite
 from telegram import Bot, Message
 from telegram.constants import ParseMode
 from telegram.error import RetryAfter
-from telegram.ext import Application
 
 from bot import logs, metrics, outcome, render, schedule
 from bot.aiohttp_request import AiohttpRequest
@@ -25,7 +23,6 @@ from bot.budget import Budget, unreachable
 from bot.config import Settings
 from bot.confirmations import Confirmations
 from bot.domain import Article, Section
-from bot.limiter import SharedLimiter
 from bot.outcome import Decision
 from bot.pauses import Pauses
 from bot.render import Rendered
@@ -37,7 +34,6 @@ from storage import db, deliveries
 
 log = logging.getLogger(__name__)
 
-KEY = "dispatcher"  # where the running Dispatcher sits in application.bot_data
 BATCH = 500
 MAX_IN_FLIGHT = 16
 IDLE = 30.0  # seconds between sweeps when nothing wakes us (held rows come due by themselves)
@@ -396,9 +392,6 @@ class Dispatcher:
         return total / seconds
 
 
-AnyApplication = Application[Any, Any, Any, Any, Any, Any]
-
-
 def sending_bot(settings: Settings, connections: int = MAX_IN_FLIGHT) -> Bot:
     """The dispatcher's own Bot: one connection per in-flight send, on aiohttp (whose C parser
     costs far less CPU per request than httpx)."""
@@ -410,8 +403,11 @@ def sending_bot(settings: Settings, connections: int = MAX_IN_FLIGHT) -> Bot:
     )
 
 
-async def start(application: AnyApplication, rt: Runtime) -> asyncio.Task[None]:
-    """Open the dispatcher's connection and Bot, register it, then start its task."""
+async def start(rt: Runtime, budget: Budget | None) -> tuple[Dispatcher, asyncio.Task[None]]:
+    """Open the dispatcher's connection and Bot, then start its task.
+
+    `budget` is the one the Application's replies spend (app.build made it), so replies and
+    pushes share it; the caller registers the dispatcher before the task first runs."""
     # Its own connection: other stages' transactions on rt.db must not swallow (or roll back)
     # a 'sent' mark, and a deactivation's BEGIN must not collide with theirs.
     conn = await db.connect(rt.settings.database)
@@ -422,9 +418,6 @@ async def start(application: AnyApplication, rt: Runtime) -> asyncio.Task[None]:
         await bot.shutdown()
         await conn.close()
         raise
-    limiter = application.bot.rate_limiter
-    # The Application's replies and our pushes share one budget (app.build made it).
-    budget = limiter.budget if isinstance(limiter, SharedLimiter) else None
     dispatcher = Dispatcher(
         bot,
         conn,
@@ -434,10 +427,8 @@ async def start(application: AnyApplication, rt: Runtime) -> asyncio.Task[None]:
         rate=rt.settings.rate_limit,
         budget=budget,
     )
-    # Registered before the task runs, so /stats and tests find it as soon as startup returns.
-    application.bot_data[KEY] = dispatcher
     rt.outbox_ready.set()  # rows left pending by a previous run go out first
-    return asyncio.create_task(_serve(dispatcher), name="dispatcher")
+    return dispatcher, asyncio.create_task(_serve(dispatcher), name="dispatcher")
 
 
 async def _serve(dispatcher: Dispatcher) -> None:
@@ -446,9 +437,3 @@ async def _serve(dispatcher: Dispatcher) -> None:
     finally:
         await dispatcher.bot.shutdown()
         await dispatcher.conn.close()
-
-
-def of(bot_data: Mapping[str, Any]) -> Dispatcher | None:
-    """The running dispatcher, if any."""
-    found = bot_data.get(KEY)
-    return found if isinstance(found, Dispatcher) else None

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import app, config
+from bot.botdata import App
 from bot.config import Settings
 from tests.doubles.botapi import BotApiDouble
 
@@ -53,7 +54,7 @@ def settings_for(
 
 
 @asynccontextmanager
-async def run_bot(settings: Settings) -> AsyncIterator[app.AnyApplication]:
+async def run_bot(settings: Settings) -> AsyncIterator[App]:
     """The whole bot, in this process and event loop, until the block exits."""
     async with app.running(settings) as application:
         yield application

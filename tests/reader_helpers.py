@@ -8,8 +8,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot import runtime
-from bot.app import AnyApplication
+from bot.botdata import App
 from tests.doubles.botapi import WAIT, BotApiDouble, Call
 
 GROUP_ID = -4001
@@ -19,9 +18,9 @@ ADMIN = 5001
 MEMBER = 5002
 
 
-def db(app: AnyApplication) -> aiosqlite.Connection:
+def db(app: App) -> aiosqlite.Connection:
     """The reader's connection of the running bot (other stages hold transactions on theirs)."""
-    rt = runtime.of_app(app)
+    rt = app.bot_data.runtime
     return rt.reader_db or rt.db
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot import runtime, sections, send
-from bot.app import AnyApplication
+from bot import sections
+from bot.botdata import App
 from bot.domain import ChatKind
 from storage import broadcasts, chats, db, deliveries, stats, subscriptions
 from storage import sections as stored_sections
@@ -39,7 +39,7 @@ async def seed_chat(
 
 
 @pytest.fixture
-async def app(botapi: BotApiDouble, tmp_path: Path) -> AsyncIterator[AnyApplication]:
+async def app(botapi: BotApiDouble, tmp_path: Path) -> AsyncIterator[App]:
     settings = settings_for(botapi, None, tmp_path, NEWSBOT_ADMIN_IDS=f"{ADMIN},{OTHER_ADMIN}")
     async with run_bot(settings) as application:
         await botapi.wait_polling()
@@ -47,9 +47,9 @@ async def app(botapi: BotApiDouble, tmp_path: Path) -> AsyncIterator[AnyApplicat
 
 
 @pytest.fixture
-async def conn(app: AnyApplication) -> AsyncIterator[aiosqlite.Connection]:
+async def conn(app: App) -> AsyncIterator[aiosqlite.Connection]:
     """The test's own connection to the running bot's database."""
-    connection = await db.connect(runtime.of_app(app).settings.database)
+    connection = await db.connect(app.bot_data.runtime.settings.database)
     try:
         yield connection
     finally:
@@ -89,7 +89,7 @@ async def test_stats_shows_chats_deliveries_rate_and_sections(
 
     async with run_bot(settings) as application:
         await botapi.wait_polling()
-        rt = runtime.of_app(application)
+        rt = application.bot_data.runtime
 
         async def news_polled() -> bool:
             return (await stats.last_success(rt.db)).get("news") is not None
@@ -113,7 +113,7 @@ async def test_stats_shows_chats_deliveries_rate_and_sections(
 
 
 async def test_non_admins_are_refused_and_see_no_admin_menu(
-    app: AnyApplication, botapi: BotApiDouble, conn: aiosqlite.Connection
+    app: App, botapi: BotApiDouble, conn: aiosqlite.Connection
 ) -> None:
     await seed_chat(conn, 301, "private", ["news"])
     for command in ("/stats", "/broadcast Hello everyone"):
@@ -152,7 +152,7 @@ async def test_non_admins_are_refused_and_see_no_admin_menu(
 
 
 async def test_broadcast_preview_confirm_reaches_every_active_chat_once_escaped(
-    app: AnyApplication, botapi: BotApiDouble, conn: aiosqlite.Connection
+    app: App, botapi: BotApiDouble, conn: aiosqlite.Connection
 ) -> None:
     await seed_chat(conn, 201, "private", ["news"])
     await seed_chat(conn, 202, "private", [])  # active without sections: still told
@@ -197,7 +197,7 @@ async def test_broadcast_preview_confirm_reaches_every_active_chat_once_escaped(
     assert await all_recorded()
 
     # The figures follow: three confirmed sends show in the send rate and the last 24 h.
-    dispatcher = send.of(app.bot_data)
+    dispatcher = app.bot_data.dispatcher
     assert dispatcher is not None
 
     async def rate_seen() -> bool:
@@ -216,7 +216,7 @@ async def test_broadcast_preview_confirm_reaches_every_active_chat_once_escaped(
 
 
 async def test_cancel_sends_nothing_and_forgets_the_announcement(
-    app: AnyApplication, botapi: BotApiDouble, conn: aiosqlite.Connection
+    app: App, botapi: BotApiDouble, conn: aiosqlite.Connection
 ) -> None:
     await seed_chat(conn, 401, "private", ["news"])
     preview = await say(botapi, ADMIN, f"/broadcast {ANNOUNCEMENT}")
@@ -238,7 +238,7 @@ async def test_cancel_sends_nothing_and_forgets_the_announcement(
 
 
 async def test_one_admin_cannot_confirm_another_admins_preview(
-    app: AnyApplication, botapi: BotApiDouble, conn: aiosqlite.Connection
+    app: App, botapi: BotApiDouble, conn: aiosqlite.Connection
 ) -> None:
     await seed_chat(conn, 402, "private", ["news"])
     preview = await say(botapi, ADMIN, f"/broadcast {ANNOUNCEMENT}")
@@ -263,16 +263,14 @@ async def test_one_admin_cannot_confirm_another_admins_preview(
     ],
 )
 async def test_empty_or_too_long_broadcast_is_explained_not_previewed(
-    app: AnyApplication, botapi: BotApiDouble, command: str, expected: str
+    app: App, botapi: BotApiDouble, command: str, expected: str
 ) -> None:
     reply = await say(botapi, ADMIN, command)
     assert expected in (reply.text or "")
     assert reply.buttons == []
 
 
-async def test_longest_broadcast_preview_fits_one_message(
-    app: AnyApplication, botapi: BotApiDouble
-) -> None:
+async def test_longest_broadcast_preview_fits_one_message(app: App, botapi: BotApiDouble) -> None:
     reply = await say(botapi, ADMIN, "/broadcast " + "&" * 4000)  # escapes to 20,000 chars
     assert reply.ok and reply.result["text"].endswith("&" * 4000)
     assert [str(b["callback_data"])[:5] for b in reply.buttons] == ["b:ok:", "b:no:"]
@@ -280,7 +278,7 @@ async def test_longest_broadcast_preview_fits_one_message(
 
 @pytest.mark.parametrize("data", ["b:ok:", "b:ok:nope", "b:zzz", "b:no:" + "f" * 59])
 async def test_forged_admin_buttons_are_answered_politely(
-    app: AnyApplication, botapi: BotApiDouble, data: str
+    app: App, botapi: BotApiDouble, data: str
 ) -> None:
     stats_reply = await say(botapi, ADMIN, "/stats")
     since = len(botapi.calls)
@@ -291,7 +289,7 @@ async def test_forged_admin_buttons_are_answered_politely(
 
 @pytest.mark.parametrize(("data", "lang"), [("old:button", "en"), ("q", "ru"), ("z:1:2", "az")])
 async def test_a_button_nobody_handles_still_gets_an_answer(
-    app: AnyApplication, botapi: BotApiDouble, data: str, lang: str
+    app: App, botapi: BotApiDouble, data: str, lang: str
 ) -> None:
     reply = await say(botapi, READER, "/help")
     answer = await tap(botapi, READER, reply, data, language_code=lang)

@@ -18,7 +18,7 @@ import aiosqlite
 import pytest
 
 from bot import app as bot_app
-from bot import fanout, runtime, sections, send
+from bot import fanout, sections, send
 from bot.domain import Article, ChatKind, ChatSettings
 from bot.runtime import Runtime
 from storage import articles, chats, db, deliveries, subscriptions
@@ -72,13 +72,13 @@ def db_of(rt: Runtime) -> aiosqlite.Connection:
 
 
 def dispatcher_of(rt: Runtime) -> send.Dispatcher | None:
-    return send.of(_apps[id(rt)].bot_data) if id(rt) in _apps else None
+    return _apps[id(rt)].bot_data.dispatcher if id(rt) in _apps else None
 
 
 @pytest.fixture
 async def rt(botapi: BotApiDouble, tmp_path: Path) -> AsyncIterator[Runtime]:
     async with run_bot(settings_for(botapi, None, tmp_path)) as application:
-        live = runtime.of_app(application)
+        live = application.bot_data.runtime
         _apps[id(live)] = application
         assert dispatcher_of(live) is not None  # registered by startup, before the bot runs
         _conns[id(live)] = await db.connect(live.settings.database)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot import ingest, runtime, sections
+from bot import ingest, sections
 from storage import chats, db, subscriptions
 from storage import sections as stored_sections
 from tests.doubles.botapi import BotApiDouble, Call
@@ -72,7 +72,7 @@ async def test_a_poke_starts_a_pass_at_once_and_a_flood_of_pokes_coalesces(
 
     title = "Poked: the Academy of Sciences elects a new president"
     async with run_bot(settings) as application:
-        rt = runtime.of_app(application)
+        rt = application.bot_data.runtime
         async with asyncio.timeout(30):
             rt.poke_poller()  # the second pass begins only once the first (the backlog) is over
             while site.hits("/feed/") < 2:  # noqa: ASYNC110 - the double logs, it does not signal

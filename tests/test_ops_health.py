@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot import app, health, metrics, runtime, sections
+from bot import app, health, metrics, sections
 from bot.domain import Article
 from bot.fetch import Fetcher
 from bot.health import Facts
@@ -171,7 +171,7 @@ async def test_healthz_and_metrics_served_by_the_running_bot(
         assert "database is locked" in reply.json()["database"]
 
         # The dispatcher dying is the silent failure an operator most needs to see.
-        rt = runtime.of_app(application)
+        rt = application.bot_data.runtime
         dispatcher = next(t for t in rt.tasks if t.get_name() == "dispatcher")
         dispatcher.cancel()
         reply = await client.get(f"{base}/healthz")
@@ -252,7 +252,7 @@ async def test_dispatcher_counts_sent_failed_and_429s(botapi: BotApiDouble, tmp_
         "429": sample("newsbot_telegram_429_total"),
     }
     async with run_bot(settings) as application:
-        rt = runtime.of_app(application)
+        rt = application.bot_data.runtime
         seeding = await db.connect(settings.database)  # our own connection, as a reader's /start
         try:
             for chat in (801, 802, 803):

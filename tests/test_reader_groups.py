@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import AnyApplication
+from bot.botdata import App
 from storage import chats, follows, subscriptions
 from tests.doubles.botapi import BotApiDouble
 from tests.doubles.botapi_rules import command_entities
@@ -33,7 +33,7 @@ ADMIN_ONLY = "Only the administrators of this chat can change that."
 
 
 @pytest.fixture
-async def app(botapi: BotApiDouble, tmp_path: Path) -> AsyncIterator[AnyApplication]:
+async def app(botapi: BotApiDouble, tmp_path: Path) -> AsyncIterator[App]:
     botapi.set_member_status(GROUP_ID, ADMIN, "administrator")
     botapi.set_member_status(SUPERGROUP_ID, ADMIN, "creator")
     botapi.set_member_status(CHANNEL_ID, ADMIN, "administrator")
@@ -42,12 +42,12 @@ async def app(botapi: BotApiDouble, tmp_path: Path) -> AsyncIterator[AnyApplicat
         yield application
 
 
-async def followed(app: AnyApplication, chat_id: int, thread_id: int = 0) -> set[str]:
+async def followed(app: App, chat_id: int, thread_id: int = 0) -> set[str]:
     return await subscriptions.sections_of(db(app), chat_id, thread_id)
 
 
 async def test_group_admin_uses_addressed_commands_and_buttons(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     picker = await say(botapi, GROUP_ID, f"/sections@{BOT}", user_id=ADMIN, chat_type="group")
     assert labels(picker)[-1] == "Done"
@@ -67,7 +67,7 @@ async def test_group_admin_uses_addressed_commands_and_buttons(
 
 
 async def test_group_member_is_refused_politely_and_nothing_changes(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     picker = await say(botapi, GROUP_ID, "/sections", user_id=MEMBER, chat_type="group")
     since = len(botapi.calls)
@@ -93,7 +93,7 @@ async def test_group_member_is_refused_politely_and_nothing_changes(
 
 
 async def test_commands_for_another_bot_and_chatter_are_ignored(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     since = len(botapi.calls)
     for text in ("/start@otherbot", "/subscribe@otherbot opinion", "hello everyone", "/frobnicate"):
@@ -105,7 +105,7 @@ async def test_commands_for_another_bot_and_chatter_are_ignored(
 
 
 async def test_group_language_is_the_readers_until_an_admin_chooses(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     reply = await say(
         botapi, GROUP_ID, "/help", user_id=MEMBER, chat_type="group", language_code="ru"
@@ -120,7 +120,7 @@ async def test_group_language_is_the_readers_until_an_admin_chooses(
 
 
 async def test_forum_topic_subscriptions_belong_to_the_topic(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     topic = {"user_id": ADMIN, "chat_type": "supergroup", "thread_id": 7}
     reply = await say(botapi, SUPERGROUP_ID, "/subscribe opinion", **topic)
@@ -150,7 +150,7 @@ async def test_forum_topic_subscriptions_belong_to_the_topic(
 
 
 async def test_stop_in_a_forum_topic_forgets_only_that_topic(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     topic = {"user_id": ADMIN, "chat_type": "supergroup", "thread_id": 7}
     await say(botapi, SUPERGROUP_ID, "/subscribe opinion", **topic)
@@ -168,7 +168,7 @@ async def test_stop_in_a_forum_topic_forgets_only_that_topic(
     assert await chats.get(db(app), SUPERGROUP_ID) is not None
 
 
-async def test_channel_posts_manage_the_channel(app: AnyApplication, botapi: BotApiDouble) -> None:
+async def test_channel_posts_manage_the_channel(app: App, botapi: BotApiDouble) -> None:
     reply = await post(botapi, CHANNEL_ID, "/subscribe opinion, defense")
     assert reply.text == "Now following: Opinion, Defense."
     assert await followed(app, CHANNEL_ID) == {"opinion", "defense"}
@@ -205,7 +205,7 @@ async def test_channel_posts_manage_the_channel(app: AnyApplication, botapi: Bot
 
 
 async def test_removed_bot_deactivates_and_readding_reactivates(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     await say(botapi, GROUP_ID, "/subscribe opinion", user_id=ADMIN, chat_type="group")
     botapi.inject_my_chat_member(GROUP_ID, old_status="member", new_status="kicked")
@@ -227,7 +227,7 @@ async def test_removed_bot_deactivates_and_readding_reactivates(
 
 
 async def test_group_upgraded_to_supergroup_keeps_its_subscriptions(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     await say(botapi, GROUP_ID, "/subscribe opinion", user_id=ADMIN, chat_type="group")
     new_id = -1004001
@@ -243,7 +243,7 @@ async def test_group_upgraded_to_supergroup_keeps_its_subscriptions(
 
 
 async def test_anonymous_admin_posting_as_the_group_may_change_it(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     chat = botapi.chat(GROUP_ID, "group")
     since = len(botapi.calls)

@@ -10,8 +10,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot import runtime
-from bot.app import AnyApplication
+from bot.botdata import App
 from bot.domain import Article
 from storage import articles, chats, subscriptions
 from storage import db as storage_db
@@ -23,18 +22,18 @@ USER = 777
 
 
 @pytest.fixture
-async def app(botapi: BotApiDouble, tmp_path: Path) -> AsyncIterator[AnyApplication]:
+async def app(botapi: BotApiDouble, tmp_path: Path) -> AsyncIterator[App]:
     async with run_bot(settings_for(botapi, None, tmp_path)) as application:
         await botapi.wait_polling()
         yield application
 
 
-async def followed(app: AnyApplication, chat_id: int = USER, thread_id: int = 0) -> set[str]:
+async def followed(app: App, chat_id: int = USER, thread_id: int = 0) -> set[str]:
     return await subscriptions.sections_of(db(app), chat_id, thread_id)
 
 
 async def test_start_welcomes_names_the_site_and_shows_the_picker(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     reply = await say(botapi, USER, "/start")
     assert "Welcome!" in reply.text and "<b>127.0.0.1</b>" in reply.text
@@ -47,7 +46,7 @@ async def test_start_welcomes_names_the_site_and_shows_the_picker(
 
 
 async def test_command_menus_are_registered_in_three_languages(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     menus = {
         str(c.params.get("language_code") or ""): {
@@ -65,7 +64,7 @@ async def test_command_menus_are_registered_in_three_languages(
 
 
 async def test_picker_taps_follow_and_edit_in_place_and_a_repeat_changes_nothing(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     picker = await say(botapi, USER, "/sections")
     since = len(botapi.calls)
@@ -88,7 +87,7 @@ async def test_picker_taps_follow_and_edit_in_place_and_a_repeat_changes_nothing
     assert await followed(app) == set()
 
 
-async def test_all_none_and_done(app: AnyApplication, botapi: BotApiDouble) -> None:
+async def test_all_none_and_done(app: App, botapi: BotApiDouble) -> None:
     picker = await say(botapi, USER, "/sections")
     since = len(botapi.calls)
     assert (await tap(botapi, USER, picker, "s:all")).params["text"] == "Following every section"
@@ -118,7 +117,7 @@ async def test_all_none_and_done(app: AnyApplication, botapi: BotApiDouble) -> N
 
 @pytest.mark.parametrize("data", ["s:+:no-such-section", "s:-:", "s:zzz", "s:+:" + "x" * 60])
 async def test_forged_or_stale_button_gets_a_polite_answer_and_a_fresh_keyboard(
-    app: AnyApplication, botapi: BotApiDouble, data: str
+    app: App, botapi: BotApiDouble, data: str
 ) -> None:
     picker = await say(botapi, USER, "/sections")
     await tap(botapi, USER, picker, "s:+:opinion")
@@ -130,7 +129,7 @@ async def test_forged_or_stale_button_gets_a_polite_answer_and_a_fresh_keyboard(
     assert await followed(app) == {"opinion"}
 
 
-async def test_deep_link_follows_at_once(app: AnyApplication, botapi: BotApiDouble) -> None:
+async def test_deep_link_follows_at_once(app: App, botapi: BotApiDouble) -> None:
     reply = await say(botapi, USER, "/start opinion-climate-and-ecology")
     assert "You now follow Opinion, Climate and Ecology." in reply.text
     assert "✅ Opinion" in labels(reply)
@@ -139,25 +138,21 @@ async def test_deep_link_follows_at_once(app: AnyApplication, botapi: BotApiDoub
 
 @pytest.mark.parametrize("payload", ["opinion-nothing", "DROP_TABLE", "a" * 64])
 async def test_deep_link_with_unknown_section_changes_nothing(
-    app: AnyApplication, botapi: BotApiDouble, payload: str
+    app: App, botapi: BotApiDouble, payload: str
 ) -> None:
     reply = await say(botapi, USER, f"/start {payload}")
     assert "names no section I know" in reply.text
     assert await followed(app) == set()
 
 
-async def test_search_deep_link_is_left_to_search(
-    app: AnyApplication, botapi: BotApiDouble
-) -> None:
+async def test_search_deep_link_is_left_to_search(app: App, botapi: BotApiDouble) -> None:
     reply = await say(botapi, USER, "/start search-opinion")
     assert "Welcome!" not in reply.text  # the search handler answered, and it alone
     await quiet(botapi, len(botapi.calls), "sendMessage")
     assert await followed(app) == set()
 
 
-async def test_subscribe_by_names_and_slugs_in_any_case(
-    app: AnyApplication, botapi: BotApiDouble
-) -> None:
+async def test_subscribe_by_names_and_slugs_in_any_case(app: App, botapi: BotApiDouble) -> None:
     reply = await say(botapi, USER, "/subscribe karabakh, Climate and Ecology")
     assert reply.text == "Now following: Climate and Ecology, Karabakh."
     reply = await say(botapi, USER, "/subscribe KARABAKH logistics-transport")
@@ -166,7 +161,7 @@ async def test_subscribe_by_names_and_slugs_in_any_case(
 
 
 async def test_subscribe_unknown_name_suggests_and_changes_nothing(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     reply = await say(botapi, USER, "/subscribe opinion, karabag")
     assert "I know no section called “karabag”; nothing changed." in reply.text
@@ -175,7 +170,7 @@ async def test_subscribe_unknown_name_suggests_and_changes_nothing(
 
 
 async def test_subscribe_and_unsubscribe_without_argument_open_the_picker(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     for command in ("/subscribe", "/unsubscribe"):
         reply = await say(botapi, USER, command)
@@ -183,7 +178,7 @@ async def test_subscribe_and_unsubscribe_without_argument_open_the_picker(
         assert labels(reply)[-1] == "Done"
 
 
-async def test_unsubscribe_names_and_all(app: AnyApplication, botapi: BotApiDouble) -> None:
+async def test_unsubscribe_names_and_all(app: App, botapi: BotApiDouble) -> None:
     await say(botapi, USER, "/subscribe opinion defense news")
     reply = await say(botapi, USER, "/unsubscribe Defense, culture")
     assert reply.text == "Unfollowed: Defense.\nNot following: Culture."
@@ -205,7 +200,7 @@ async def test_unsubscribe_names_and_all(app: AnyApplication, botapi: BotApiDoub
     ],
 )
 async def test_bad_arguments_get_a_clear_answer_and_change_nothing(
-    app: AnyApplication, botapi: BotApiDouble, argument: str, expected: str
+    app: App, botapi: BotApiDouble, argument: str, expected: str
 ) -> None:
     reply = await say(botapi, USER, f"/subscribe {argument}")
     assert expected in reply.text
@@ -214,7 +209,7 @@ async def test_bad_arguments_get_a_clear_answer_and_change_nothing(
     assert await followed(app) == set()
 
 
-async def test_edited_commands_are_ignored(app: AnyApplication, botapi: BotApiDouble) -> None:
+async def test_edited_commands_are_ignored(app: App, botapi: BotApiDouble) -> None:
     first = await say(botapi, USER, "/help")
     since = len(botapi.calls)
     botapi.inject_edited_message(USER, 1, "/subscribe opinion")
@@ -223,17 +218,13 @@ async def test_edited_commands_are_ignored(app: AnyApplication, botapi: BotApiDo
     assert first.ok and await followed(app) == set()
 
 
-async def test_other_text_and_unknown_commands_get_a_hint(
-    app: AnyApplication, botapi: BotApiDouble
-) -> None:
+async def test_other_text_and_unknown_commands_get_a_hint(app: App, botapi: BotApiDouble) -> None:
     for text in ("hello there", "/frobnicate", "🙂"):
         reply = await say(botapi, USER, text)
         assert reply.text.startswith("Search with /search, or type @azemedia_news_test_bot")
 
 
-async def test_help_lists_every_command_and_inline_search(
-    app: AnyApplication, botapi: BotApiDouble
-) -> None:
+async def test_help_lists_every_command_and_inline_search(app: App, botapi: BotApiDouble) -> None:
     reply = await say(botapi, USER, "/help")
     for command in ("start", "sections", "subscribe", "unsubscribe", "mysubs", "latest"):
         assert f"\n/{command} — " in reply.text
@@ -242,9 +233,7 @@ async def test_help_lists_every_command_and_inline_search(
     assert "<code>@azemedia_news_test_bot words</code>" in reply.text
 
 
-async def test_mysubs_shows_sections_settings_and_buttons(
-    app: AnyApplication, botapi: BotApiDouble
-) -> None:
+async def test_mysubs_shows_sections_settings_and_buttons(app: App, botapi: BotApiDouble) -> None:
     await say(botapi, USER, "/subscribe opinion, energy")
     reply = await say(botapi, USER, "/mysubs")
     assert "💬 Opinion\n⚡ Energy" in reply.text
@@ -258,9 +247,7 @@ async def test_mysubs_shows_sections_settings_and_buttons(
     assert "✅ Opinion" in labels(picker)
 
 
-async def test_mysubs_settings_button_opens_settings(
-    app: AnyApplication, botapi: BotApiDouble
-) -> None:
+async def test_mysubs_settings_button_opens_settings(app: App, botapi: BotApiDouble) -> None:
     reply = await say(botapi, USER, "/mysubs")
     since = len(botapi.calls)
     await tap(botapi, USER, reply, "c:open")
@@ -269,9 +256,9 @@ async def test_mysubs_settings_button_opens_settings(
     assert "✅ Headline + summary" in labels(view)
 
 
-async def _publish(app: AnyApplication, count: int, section: str, start: datetime) -> None:
+async def _publish(app: App, count: int, section: str, start: datetime) -> None:
     # Its own connection, as ingest has: the bot's stages share theirs with open transactions.
-    conn = await storage_db.connect(runtime.of_app(app).settings.database)
+    conn = await storage_db.connect(app.bot_data.runtime.settings.database)
     try:
         await _insert(conn, count, section, start)
     finally:
@@ -291,7 +278,7 @@ async def _insert(conn: aiosqlite.Connection, count: int, section: str, start: d
 
 
 async def test_latest_of_followed_sections_or_of_one_section(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     start = datetime(2025, 3, 1, 8, tzinfo=UTC)
     await _publish(app, 3, "opinion", start)
@@ -320,7 +307,7 @@ async def test_latest_of_followed_sections_or_of_one_section(
     assert "No articles yet." in reply.text
 
 
-async def test_settings_change_and_repeat(app: AnyApplication, botapi: BotApiDouble) -> None:
+async def test_settings_change_and_repeat(app: App, botapi: BotApiDouble) -> None:
     view = await say(botapi, USER, "/settings")
     assert "Message style: headline and summary" in view.text
     expected = {
@@ -360,7 +347,7 @@ async def test_settings_change_and_repeat(app: AnyApplication, botapi: BotApiDou
 
 
 async def test_stop_asks_then_forgets_and_start_begins_afresh(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     await say(botapi, USER, "/subscribe opinion")
     confirm = await say(botapi, USER, "/stop")
@@ -382,7 +369,7 @@ async def test_stop_asks_then_forgets_and_start_begins_afresh(
     assert await chats.get(db(app), USER) is not None
 
 
-async def test_azerbaijani_reader(app: AnyApplication, botapi: BotApiDouble) -> None:
+async def test_azerbaijani_reader(app: App, botapi: BotApiDouble) -> None:
     reply = await say(botapi, USER, "/start", language_code="az")
     assert reply.text.startswith("Xoş gəlmisiniz!")
     assert labels(reply)[-3:] == ["Hamısı", "Heç biri", "Hazır"]
@@ -392,7 +379,7 @@ async def test_azerbaijani_reader(app: AnyApplication, botapi: BotApiDouble) -> 
     assert reply.text.startswith("Bütün bölmələrin izlənməsi dayandırıldı.")
 
 
-async def test_russian_reader(app: AnyApplication, botapi: BotApiDouble) -> None:
+async def test_russian_reader(app: App, botapi: BotApiDouble) -> None:
     reply = await say(botapi, USER, "/subscribe opinion, karabakh", language_code="ru-RU")
     assert reply.text == "Подписка оформлена: Opinion, Karabakh."
     reply = await say(botapi, USER, "/subscribe карабах", language_code="ru")
@@ -402,7 +389,7 @@ async def test_russian_reader(app: AnyApplication, botapi: BotApiDouble) -> None
 
 
 async def test_language_chosen_in_settings_overrides_the_app_language(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     view = await say(botapi, USER, "/settings", language_code="en")
     since = len(botapi.calls)
@@ -416,7 +403,7 @@ async def test_language_chosen_in_settings_overrides_the_app_language(
 
 
 async def test_a_failing_reply_is_logged_without_the_token_and_apologised_for(
-    app: AnyApplication, botapi: BotApiDouble, caplog: pytest.LogCaptureFixture
+    app: App, botapi: BotApiDouble, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     botapi.fail("sendMessage", 400, "Bad Request: chat not found", times=1)

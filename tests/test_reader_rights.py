@@ -7,18 +7,27 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import AnyApplication
+from bot.botdata import App
 from storage import subscriptions
 from tests.doubles.botapi import BotApiDouble
 from tests.harness import run_bot, settings_for
-from tests.reader_helpers import GROUP_ID, MEMBER, SUPERGROUP_ID, db, edited, quiet, say, tap
+from tests.reader_helpers import (
+    GROUP_ID,
+    MEMBER,
+    SUPERGROUP_ID,
+    db,
+    edited,
+    quiet,
+    say,
+    tap,
+)
 
 ADMIN_ONLY = "Only the administrators of this chat can change that."
 OWNER = 5000
 
 
 @pytest.fixture
-async def app(botapi: BotApiDouble, tmp_path: Path) -> AsyncIterator[AnyApplication]:
+async def app(botapi: BotApiDouble, tmp_path: Path) -> AsyncIterator[App]:
     for chat in (GROUP_ID, SUPERGROUP_ID):
         botapi.set_member_status(chat, OWNER, "creator")
     # The bot is an administrator of the supergroup only: Telegram tells it of member changes
@@ -29,12 +38,12 @@ async def app(botapi: BotApiDouble, tmp_path: Path) -> AsyncIterator[AnyApplicat
         yield application
 
 
-async def followed(app: AnyApplication, chat_id: int) -> set[str]:
+async def followed(app: App, chat_id: int) -> set[str]:
     return await subscriptions.sections_of(db(app), chat_id, 0)
 
 
 async def test_a_member_promoted_to_admin_can_change_sections_at_once(
-    app: AnyApplication, botapi: BotApiDouble
+    app: App, botapi: BotApiDouble
 ) -> None:
     kw = {"user_id": MEMBER, "chat_type": "group"}
     picker = await say(botapi, GROUP_ID, "/sections", **kw)
@@ -52,9 +61,7 @@ async def test_a_member_promoted_to_admin_can_change_sections_at_once(
     assert reply.text == "Now following: Culture."
 
 
-async def test_an_admin_demoted_loses_rights_at_once(
-    app: AnyApplication, botapi: BotApiDouble
-) -> None:
+async def test_an_admin_demoted_loses_rights_at_once(app: App, botapi: BotApiDouble) -> None:
     botapi.set_member_status(SUPERGROUP_ID, MEMBER, "administrator")
     kw = {"user_id": MEMBER, "chat_type": "supergroup"}
     picker = await say(botapi, SUPERGROUP_ID, "/sections", **kw)
@@ -87,7 +94,7 @@ async def test_an_admin_demoted_loses_rights_at_once(
     assert await followed(app, SUPERGROUP_ID) == {"opinion", "culture"}
 
 
-async def test_a_refusal_is_never_reused(app: AnyApplication, botapi: BotApiDouble) -> None:
+async def test_a_refusal_is_never_reused(app: App, botapi: BotApiDouble) -> None:
     kw = {"user_id": MEMBER, "chat_type": "group"}
     picker = await say(botapi, GROUP_ID, "/sections", **kw)
     for _ in range(2):

@@ -10,7 +10,7 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from bot.app import AnyApplication
+from bot.botdata import App
 from storage import db, subscriptions
 from tests.doubles.botapi import BotApiDouble, Call
 from tests.doubles.site import SiteDouble
@@ -26,14 +26,14 @@ MEMBER = 5002
 
 
 @pytest.fixture
-async def bot(botapi: BotApiDouble, tmp_path: Path) -> AsyncIterator[AnyApplication]:
+async def bot(botapi: BotApiDouble, tmp_path: Path) -> AsyncIterator[App]:
     async with run_bot(settings_for(botapi, None, tmp_path)) as application:
         await botapi.wait_polling()
         yield application
 
 
 @pytest.fixture
-async def conn(bot: AnyApplication, tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
+async def conn(bot: App, tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
     """The test's own connection to the bot's database, for seeding articles."""
     connection = await db.connect(tmp_path / "newsbot.db")
     yield connection
@@ -63,7 +63,7 @@ def titles(call: Call) -> list[str]:
 
 
 async def test_inline_ranks_folds_and_renders_the_push(
-    bot: AnyApplication, botapi: BotApiDouble, conn: aiosqlite.Connection
+    bot: App, botapi: BotApiDouble, conn: aiosqlite.Connection
 ) -> None:
     await add_article(
         conn,
@@ -106,7 +106,7 @@ async def test_inline_ranks_folds_and_renders_the_push(
 
 
 async def test_inline_answers_are_cached_per_reader_since_they_speak_the_readers_language(
-    bot: AnyApplication, botapi: BotApiDouble, conn: aiosqlite.Connection
+    bot: App, botapi: BotApiDouble, conn: aiosqlite.Connection
 ) -> None:
     await add_article(conn, "Karabakh talks", "Baku and Yerevan meet.", sections=("opinion",))
     english = await inline(botapi, "karabakh")
@@ -122,7 +122,7 @@ async def test_inline_answers_are_cached_per_reader_since_they_speak_the_readers
 
 
 async def test_inline_paginates_20_at_a_time(
-    bot: AnyApplication, botapi: BotApiDouble, conn: aiosqlite.Connection
+    bot: App, botapi: BotApiDouble, conn: aiosqlite.Connection
 ) -> None:
     for i in range(45):
         await add_article(conn, f"Climate report {i}", published=T0 + i * 60)
@@ -143,7 +143,7 @@ async def test_inline_paginates_20_at_a_time(
 
 
 async def test_inline_filters_by_section_and_author(
-    bot: AnyApplication, botapi: BotApiDouble, conn: aiosqlite.Connection
+    bot: App, botapi: BotApiDouble, conn: aiosqlite.Connection
 ) -> None:
     await add_article(
         conn, "Russia and the Caucasus", sections=("opinion",), author="Nikola Mikovic"
@@ -159,7 +159,7 @@ async def test_inline_filters_by_section_and_author(
 
 
 async def test_empty_query_shows_newest_of_the_readers_sections(
-    bot: AnyApplication, botapi: BotApiDouble, conn: aiosqlite.Connection
+    bot: App, botapi: BotApiDouble, conn: aiosqlite.Connection
 ) -> None:
     await add_article(conn, "Old culture", sections=("culture",), published=T0)
     await add_article(conn, "New defense", sections=("defense",), published=T0 + DAY)
@@ -172,7 +172,7 @@ async def test_empty_query_shows_newest_of_the_readers_sections(
 
 
 async def test_nothing_found_offers_the_sections(
-    bot: AnyApplication, botapi: BotApiDouble, conn: aiosqlite.Connection
+    bot: App, botapi: BotApiDouble, conn: aiosqlite.Connection
 ) -> None:
     await add_article(conn, "Something")
     call = await inline(botapi, "nosuchword")
@@ -186,7 +186,7 @@ async def test_nothing_found_offers_the_sections(
 
 
 async def test_every_hostile_query_is_answered(
-    bot: AnyApplication, botapi: BotApiDouble, conn: aiosqlite.Connection
+    bot: App, botapi: BotApiDouble, conn: aiosqlite.Connection
 ) -> None:
     await add_article(conn, "Karabakh AND peace (NEAR) talks", "A - B: “quoted” * stars")
     since = len(botapi.calls)
@@ -200,7 +200,7 @@ async def test_every_hostile_query_is_answered(
 
 
 async def test_search_command_in_private_and_group(
-    bot: AnyApplication, botapi: BotApiDouble, conn: aiosqlite.Connection
+    bot: App, botapi: BotApiDouble, conn: aiosqlite.Connection
 ) -> None:
     for i in range(7):
         await add_article(
@@ -229,7 +229,7 @@ async def test_search_command_in_private_and_group(
 
 
 async def test_follow_and_unfollow(
-    bot: AnyApplication, botapi: BotApiDouble, conn: aiosqlite.Connection
+    bot: App, botapi: BotApiDouble, conn: aiosqlite.Connection
 ) -> None:
     added = await say(botapi, USER, "/follow Şuşa festival")
     assert "Following the topic “susa festival”" in (added.text or "")

@@ -15,7 +15,7 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from bot.app import AnyApplication
+from bot.botdata import App
 from storage import articles, db
 from tests.doubles.botapi import BotApiDouble, Call
 from tests.doubles.site import SiteDouble
@@ -61,18 +61,14 @@ async def conn(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
 
 
 @asynccontextmanager
-async def running(
-    botapi: BotApiDouble, site: SiteDouble, tmp_path: Path
-) -> AsyncIterator[AnyApplication]:
+async def running(botapi: BotApiDouble, site: SiteDouble, tmp_path: Path) -> AsyncIterator[App]:
     async with run_bot(settings_for(botapi, site, tmp_path)) as application:
         await botapi.wait_polling()
         yield application
 
 
 @pytest.fixture
-async def bot(
-    botapi: BotApiDouble, site: SiteDouble, tmp_path: Path
-) -> AsyncIterator[AnyApplication]:
+async def bot(botapi: BotApiDouble, site: SiteDouble, tmp_path: Path) -> AsyncIterator[App]:
     async with running(botapi, site, tmp_path) as application:
         yield application
 
@@ -259,7 +255,7 @@ async def _none_unread(conn: aiosqlite.Connection) -> bool:
 
 
 async def test_a_fresh_database_has_nothing_to_backfill(
-    bot: AnyApplication, site: SiteDouble, conn: aiosqlite.Connection
+    bot: App, site: SiteDouble, conn: aiosqlite.Connection
 ) -> None:
     await eventually(functools.partial(_some_stored, conn))
     assert await articles.count_unread(conn) == 0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import fanout, runtime
+from bot import fanout
 from bot.domain import Article
 from bot.runtime import Runtime
 from storage import articles, db, deliveries
@@ -27,7 +27,7 @@ async def limited(botapi: BotApiDouble, tmp_path: Path) -> AsyncIterator[Runtime
     """The bot at its default rate (25/s) against a double that refuses what Telegram would."""
     botapi.enforce_limits(global_per_s=30, per_chat_per_s=1, group_per_min=20)
     async with run_bot(settings_for(botapi, None, tmp_path)) as application:
-        live = runtime.of_app(application)
+        live = application.bot_data.runtime
         delivery._apps[id(live)] = application
         delivery._conns[id(live)] = await db.connect(live.settings.database)
         try:

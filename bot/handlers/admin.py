@@ -6,7 +6,6 @@ import logging
 import secrets
 import time
 from collections.abc import Collection, Sequence
-from typing import cast
 
 from telegram import (
     Bot,
@@ -19,11 +18,11 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
-from bot import adminview, i18n, keyboards, logs, render, runtime, send
-from bot.handlers import groups
-from bot.handlers.picker import send as reply
+from bot import adminview, i18n, keyboards, logs, render
+from bot.botdata import Context
+from bot.handlers.context import db, language
+from bot.handlers.context import send as reply
 from storage import broadcasts, deliveries, stats
 
 log = logging.getLogger(__name__)
@@ -31,53 +30,51 @@ log = logging.getLogger(__name__)
 CONFIRM = "b:ok:"
 CANCEL = "b:no:"
 COMMANDS = ("stats", "broadcast")
-_PENDING = "admin.broadcasts"  # chat_data: token -> announcement awaiting Confirm
 MAX_PENDING = 5  # previews per chat kept waiting; older ones expire
 
 
-def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def is_admin(update: Update, context: Context) -> bool:
     """Whether the sender is one of NEWSBOT_ADMIN_IDS."""
     user = update.effective_user
-    return user is not None and user.id in runtime.of(context).settings.admin_ids
+    return user is not None and user.id in context.bot_data.runtime.settings.admin_ids
 
 
-def _pending(context: ContextTypes.DEFAULT_TYPE) -> dict[str, str]:
+def _pending(context: Context) -> dict[str, str]:
+    # Admin commands and their buttons always come from a chat, so chat_data exists.
     assert context.chat_data is not None
-    return cast(dict[str, str], context.chat_data.setdefault(_PENDING, {}))
+    return context.chat_data.broadcasts
 
 
-async def _admin_message(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
-) -> tuple[Message, str] | None:
+async def _admin_message(update: Update, context: Context) -> tuple[Message, str] | None:
     """The command's message and reply language, or None after refusing a non-admin."""
     message = update.effective_message
     if message is None:
         return None
-    lang = await groups.language(update, context)
+    lang = await language(update, context)
     if not is_admin(update, context):
         await reply(message, i18n.t(lang, "admin.refused"))
         return None
     return message, lang
 
 
-async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stats_command(update: Update, context: Context) -> None:
     """Show the bot's figures: chats, deliveries in 24 h, send rate, sections and their polls."""
     asked = await _admin_message(update, context)
     if asked is None:
         return
     message, lang = asked
-    rt = runtime.of(context)
-    conn, now = groups.db(context), int(time.time())
+    rt = context.bot_data.runtime
+    conn, now = db(context), int(time.time())
     figures = await stats.figures(conn, now)
     last_day = await deliveries.counts_since(conn, now - 86_400)
-    dispatcher = send.of(context.bot_data)
+    dispatcher = context.bot_data.dispatcher
     rate = dispatcher.rate() if dispatcher is not None else None
     limit = rt.settings.rate_limit  # the configured ceiling, paid broadcasts or not
     report = adminview.stats_report(figures, last_day, rate, limit, now, lang)
     await reply(message, report)
 
 
-async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def broadcast_command(update: Update, context: Context) -> None:
     """Preview an announcement to every active chat, with Confirm and Cancel buttons."""
     asked = await _admin_message(update, context)
     if asked is None:
@@ -98,7 +95,7 @@ async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         del pending[next(iter(pending))]
     token = secrets.token_hex(6)
     pending[token] = text
-    chats = await broadcasts.audience(groups.db(context))
+    chats = await broadcasts.audience(db(context))
     buttons = [
         InlineKeyboardButton(
             i18n.t(lang, "admin.broadcast_confirm"), callback_data=CONFIRM + token
@@ -109,12 +106,12 @@ async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await reply(message, preview, InlineKeyboardMarkup([buttons]))
 
 
-async def broadcast_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def broadcast_answer(update: Update, context: Context) -> None:
     """Confirm queues the announcement for every active chat; Cancel discards it."""
     query = update.callback_query
     if query is None:
         return
-    lang = await groups.language(update, context)
+    lang = await language(update, context)
     if not is_admin(update, context):
         await query.answer(i18n.t(lang, "admin.refused"), show_alert=True)
         return
@@ -130,8 +127,8 @@ async def broadcast_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         outcome = i18n.t(lang, "admin.broadcast_cancelled")
     else:
         user_id = update.effective_user.id if update.effective_user else 0
-        broadcast_id, queued = await broadcasts.publish(groups.db(context), text, user_id)
-        runtime.of(context).outbox_ready.set()
+        broadcast_id, queued = await broadcasts.publish(db(context), text, user_id)
+        context.bot_data.runtime.outbox_ready.set()
         logs.event(log, "broadcast queued", broadcast=broadcast_id, chats=queued, admin=user_id)
         outcome = i18n.t(lang, "admin.broadcast_queued", chats=queued)
         await query.answer(outcome)

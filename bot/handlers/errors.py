@@ -8,17 +8,17 @@ import traceback
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import RetryAfter
-from telegram.ext import ContextTypes
 
 from bot import logs
+from bot.botdata import Context
 from bot.budget import unreachable
-from bot.handlers import groups
+from bot.handlers.context import language
 from bot.i18n import t
 
 log = logging.getLogger(__name__)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: Context) -> None:
     """Log what failed; answer a pending button press or a private message with an apology."""
     error = context.error
     if isinstance(error, RetryAfter) or (error is not None and unreachable(error)):
@@ -43,7 +43,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     chat = update.effective_chat
     try:
-        lang = await groups.language(update, context)
+        lang = await language(update, context)
         if update.callback_query is not None:
             await update.callback_query.answer(t(lang, "error_generic"))
         elif update.effective_message and chat and chat.type == ChatType.PRIVATE:

@@ -1,144 +1,27 @@
-"""Where an update happens (chat, forum topic, language) and who may change a shared chat."""
+"""Chats the bot joins, leaves or sees change: membership, admin rights, group migration."""
 
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass
-from typing import cast
 
-import aiosqlite
-from telegram import ChatMember, Message, Update
+from telegram import ChatMember, Update
 from telegram.constants import ChatType
-from telegram.error import TelegramError
-from telegram.ext import ContextTypes, filters
 
-from bot import i18n, logs, runtime
-from bot.domain import ChatKind, ChatSettings
+from bot import logs
+from bot.botdata import Context
+from bot.handlers.context import KINDS, db
 from storage import chats
 
 log = logging.getLogger(__name__)
 
-# Commands arrive as new messages or channel posts; edits of either are ignored on purpose.
-NEW_POSTS = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
 
-# A "yes" from getChatMember is reused this long so a run of taps costs one call; a "no" is never
-# reused (a member just promoted must not wait). A `chat_member` update drops the entry at once,
-# so a demoted admin loses rights immediately where the bot is an admin (Telegram sends those
-# updates only to admins); elsewhere a grant outlives a demotion by this much at most.
-GRANT_TTL = 10.0
-_ADMIN_CACHE = "reader.admins"
-_ADMIN_STATUSES = (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
-_KINDS: dict[str, ChatKind] = {
-    ChatType.PRIVATE: "private",
-    ChatType.GROUP: "group",
-    ChatType.SUPERGROUP: "supergroup",
-    ChatType.CHANNEL: "channel",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Where:
-    """The chat (and forum topic) an update concerns, its stored settings and reply language."""
-
-    chat_id: int
-    thread_id: int
-    kind: ChatKind
-    settings: ChatSettings
-    lang: str
-    client_language: str | None
-
-
-def thread_of(message: Message) -> int:
-    """The forum topic a message belongs to; 0 for the chat itself (and for reply chains)."""
-    return (message.message_thread_id or 0) if message.is_topic_message else 0
-
-
-def db(context: ContextTypes.DEFAULT_TYPE) -> aiosqlite.Connection:
-    """The reader's database connection."""
-    rt = runtime.of(context)
-    return rt.reader_db or rt.db
-
-
-async def where(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Where | None:
-    """The update's chat, stored (created or reactivated) so that settings can be read."""
-    chat, message = update.effective_chat, update.effective_message
-    if chat is None or chat.type not in _KINDS:
-        return None
-    title = "" if chat.type == ChatType.PRIVATE else (chat.title or "")
-    user = update.effective_user
-    client = user.language_code if user and not user.is_bot else None
-    # Only a private chat has one reader whose app language its pushes should follow.
-    remembered = i18n.supported(client) if chat.type == ChatType.PRIVATE else None
-    stored = await chats.ensure(db(context), chat.id, _KINDS[chat.type], title, remembered)
-    return Where(
-        chat_id=chat.id,
-        thread_id=thread_of(message) if isinstance(message, Message) else 0,
-        kind=stored.kind,
-        settings=stored.settings,
-        lang=i18n.language_for(stored.settings, client),
-        client_language=client,
-    )
-
-
-async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-    """The reply language without storing anything (for chats the bot must not remember)."""
-    chat, user = update.effective_chat, update.effective_user
-    stored = await chats.get(db(context), chat.id) if chat else None
-    return i18n.language_for(
-        stored.settings if stored else None, user.language_code if user else None
-    )
-
-
-async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Whether the sender may change this chat's subscriptions and settings."""
-    chat, message = update.effective_chat, update.effective_message
-    if chat is None:
-        return False
-    if chat.type == ChatType.PRIVATE:
-        return True
-    if update.channel_post is not None:
-        return True  # only a channel's administrators can post in it
-    if update.callback_query is None and message is not None and message.sender_chat is not None:
-        # An anonymous administrator posts as the group itself; a linked channel as itself.
-        return message.sender_chat.id == chat.id
-    user = update.effective_user
-    if user is None:
-        return False
-    return await _is_admin(context, chat.id, user.id)
-
-
-def _grants(context: ContextTypes.DEFAULT_TYPE) -> dict[tuple[int, int], float]:
-    """(chat, user) -> until when (monotonic) an administrator's grant is trusted."""
-    return cast(dict[tuple[int, int], float], context.bot_data.setdefault(_ADMIN_CACHE, {}))
-
-
-async def _is_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
-    grants = _grants(context)
-    now = time.monotonic()
-    if grants.get((chat_id, user_id), 0.0) > now:
-        return True
-    try:
-        member = await context.bot.get_chat_member(chat_id, user_id)
-    except TelegramError as exc:
-        logs.event(log, "admin check failed", logging.WARNING, chat=chat_id, error=str(exc))
-        return False
-    if member.status not in _ADMIN_STATUSES:
-        grants.pop((chat_id, user_id), None)
-        return False
-    if len(grants) > 10_000:  # a bound, not an eviction policy: entries expire in seconds anyway
-        grants.clear()
-    grants[(chat_id, user_id)] = time.monotonic() + GRANT_TTL
-    return True
-
-
-async def member_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def member_changed(update: Update, context: Context) -> None:
     """A member was promoted, demoted or left: forget what was known of their rights."""
     change = update.chat_member
     if change is None:
         return
     # Dropped before any await, so a tap processed after this update is checked afresh.
-    _grants(context).pop((change.chat.id, change.new_chat_member.user.id), None)
+    context.bot_data.admin_grants.pop((change.chat.id, change.new_chat_member.user.id), None)
     logs.event(
         log,
         "member status changed",
@@ -148,7 +31,7 @@ async def member_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     )
 
 
-async def membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def membership(update: Update, context: Context) -> None:
     """The bot was added to or removed from a chat (or blocked/unblocked in private)."""
     change = update.my_chat_member
     if change is None:
@@ -158,13 +41,13 @@ async def membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if status in (ChatMember.LEFT, ChatMember.BANNED):
         await chats.deactivate(conn, chat.id)
         logs.event(log, "removed from chat", chat=chat.id, status=status)
-    elif chat.type in _KINDS:
+    elif chat.type in KINDS:
         title = "" if chat.type == ChatType.PRIVATE else (chat.title or "")
-        await chats.ensure(conn, chat.id, _KINDS[chat.type], title)
+        await chats.ensure(conn, chat.id, KINDS[chat.type], title)
         logs.event(log, "added to chat", chat=chat.id, status=status)
 
 
-async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def migrated(update: Update, context: Context) -> None:
     """A group became a supergroup: its subscriptions and settings move to the new id."""
     message = update.effective_message
     if message is None or message.migrate_to_chat_id is None:

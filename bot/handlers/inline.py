@@ -17,11 +17,11 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
-from bot import i18n, logs, metrics, render, runtime, schedule, search
+from bot import i18n, logs, metrics, render, schedule, search
+from bot.botdata import Context
 from bot.domain import Article, ChatSettings
-from bot.handlers import groups
+from bot.handlers.context import db
 from storage import search as stored
 from storage import subscriptions
 
@@ -103,22 +103,22 @@ def results(
     return answer
 
 
-async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def inline_query(update: Update, context: Context) -> None:
     """Answer an inline search with one page of matching articles."""
     inline = update.inline_query
     if inline is None:
         return
     started = time.monotonic()
-    rt = runtime.of(context)
+    rt = context.bot_data.runtime
     lang = i18n.language_for(None, inline.from_user.language_code)
     query = search.parse(inline.query, rt.sections)
     offset = offset_of(inline.offset)
     sections = query.sections
     if query.empty and not sections:
         # Browsing: the newest articles of the sections this reader follows in private.
-        mine = await subscriptions.sections_of(groups.db(context), inline.from_user.id)
+        mine = await subscriptions.sections_of(db(context), inline.from_user.id)
         sections = tuple(sorted(mine))
-    conn = groups.db(context)
+    conn = db(context)
     snippets: dict[int, str] = {}
     try:
         tiers = search.match_tiers(query)

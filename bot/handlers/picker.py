@@ -2,62 +2,41 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
+from telegram import Message, Update
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
-from telegram.error import BadRequest
-from telegram.ext import ContextTypes
-
-from bot import keyboards, replies, runtime
-from bot.handlers import groups
+from bot import keyboards, replies
+from bot.botdata import Context
+from bot.handlers.context import db, may_manage, send, unless_unchanged, where
 from bot.i18n import t
 from storage import subscriptions
 
 
-@contextlib.asynccontextmanager
-async def unless_unchanged() -> AsyncIterator[None]:
-    """Swallow Telegram's 'message is not modified' from a race between two quick taps."""
-    try:
-        yield
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            raise
-
-
-async def send(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Reply in the message's chat (and forum topic) with HTML text and no link preview."""
-    await message.reply_html(
-        text, reply_markup=markup, link_preview_options=LinkPreviewOptions(is_disabled=True)
-    )
-
-
-async def sections(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def sections(update: Update, context: Context) -> None:
     """Show the section picker."""
-    here = await groups.where(update, context)
+    here = await where(update, context)
     if here is None or update.effective_message is None:
         return
-    rt = runtime.of(context)
-    followed = await subscriptions.sections_of(groups.db(context), here.chat_id, here.thread_id)
+    rt = context.bot_data.runtime
+    followed = await subscriptions.sections_of(db(context), here.chat_id, here.thread_id)
     markup = keyboards.picker(rt.sections, followed, here.lang)
     await send(update.effective_message, t(here.lang, "picker_prompt"), markup)
 
 
-async def tap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def tap(update: Update, context: Context) -> None:
     """Follow or unfollow a section, or All / None / Done, editing the keyboard in place."""
     query = update.callback_query
-    here = await groups.where(update, context)
+    here = await where(update, context)
     if query is None or here is None:
         return
     lang = here.lang
     if not isinstance(query.message, Message):
         await query.answer(t(lang, "toast_stale"))  # too old to edit; nothing to refresh
         return
-    if not await groups.may_manage(update, context):
+    if not await may_manage(update, context):
         await query.answer(t(lang, "admins_only"), show_alert=True)
         return
-    rt = runtime.of(context)
-    conn, chat, thread = groups.db(context), here.chat_id, here.thread_id
+    rt = context.bot_data.runtime
+    conn, chat, thread = db(context), here.chat_id, here.thread_id
     offered = {s.slug for s in keyboards.visible(rt.sections)}
     followed = await subscriptions.sections_of(conn, chat, thread)
     data, pick = query.data or "", keyboards.parse_pick(query.data or "")

@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from datetime import tzinfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.ext import ContextTypes, filters
+from telegram.ext import filters
 
-from bot import matching, replies, runtime, schedule, search, topics
+from bot import matching, replies, schedule, search, topics
+from bot.botdata import Context
 from bot.domain import Article, Follow, Section
-from bot.handlers import groups, picker
+from bot.handlers import picker
+from bot.handlers.context import Where, db, may_manage, send, where
 from bot.i18n import t
 from storage import follows
 from storage import search as stored
@@ -32,18 +34,16 @@ def results_text(
     return replies.latest(articles, sections, t(lang, "search.heading", query=shown), lang, tz)
 
 
-async def _search(update: Update, context: ContextTypes.DEFAULT_TYPE, raw: str) -> None:
-    here, message = await groups.where(update, context), update.effective_message
+async def _search(update: Update, context: Context, raw: str) -> None:
+    here, message = await where(update, context), update.effective_message
     if here is None or message is None:
         return
-    rt = runtime.of(context)
+    rt = context.bot_data.runtime
     query = search.parse(raw, rt.sections, typing=False)
     if query.empty:
-        await picker.send(message, t(here.lang, "search.usage"))
+        await send(message, t(here.lang, "search.usage"))
         return
-    found = await stored.find(
-        groups.db(context), search.match_tiers(query), query.sections, limit=TOP
-    )
+    found = await stored.find(db(context), search.match_tiers(query), query.sections, limit=TOP)
     markup = None
     if found and here.kind != "channel":  # channels have no input field to switch to
         more = InlineKeyboardButton(
@@ -52,15 +52,15 @@ async def _search(update: Update, context: ContextTypes.DEFAULT_TYPE, raw: str) 
         )
         markup = InlineKeyboardMarkup([[more]])
     tz = schedule.zone(here.settings.timezone, rt.settings.timezone)
-    await picker.send(message, results_text(raw, found, rt.sections, here.lang, tz), markup)
+    await send(message, results_text(raw, found, rt.sections, here.lang, tz), markup)
 
 
-async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def search_command(update: Update, context: Context) -> None:
     """Reply with the five best matches for the words given, and a button for more."""
     await _search(update, context, " ".join(context.args or ()))
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: Context) -> None:
     """The deep link t.me/<bot>?start=search-<words>; with no words, the section picker."""
     payload = context.args[0] if context.args else ""
     words = payload.removeprefix(DEEP_LINK).replace("-", " ").replace("_", " ").strip()
@@ -71,27 +71,27 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _topic_words(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str | None
-) -> tuple[Message, groups.Where, str] | None:
+    update: Update, context: Context, usage: str | None
+) -> tuple[Message, Where, str] | None:
     """The words of /follow or /unfollow, or None once answered (no words: list; not allowed)."""
-    here, message = await groups.where(update, context), update.effective_message
+    here, message = await where(update, context), update.effective_message
     if here is None or message is None:
         return None
     raw = " ".join(context.args or ())
     if not raw.strip():
-        listed = await follows.list_for_chat(groups.db(context), here.chat_id)
+        listed = await follows.list_for_chat(db(context), here.chat_id)
         text = topics.overview(listed, here.thread_id, here.lang)
         if usage:
             text += "\n\n" + t(here.lang, usage)
-        await picker.send(message, text)
+        await send(message, text)
         return None
-    if not await groups.may_manage(update, context):
-        await picker.send(message, t(here.lang, "admins_only"))
+    if not await may_manage(update, context):
+        await send(message, t(here.lang, "admins_only"))
         return None
     return message, here, raw
 
 
-async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def follow(update: Update, context: Context) -> None:
     """Also send this chat new articles whose headline or summary contain all these words."""
     asked = await _topic_words(update, context, usage="topics.usage")
     if asked is None:
@@ -99,33 +99,33 @@ async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, here, raw = asked
     topic = topics.topic_of(raw)
     if not topic:
-        await picker.send(message, t(here.lang, "topics.no_words"))
+        await send(message, t(here.lang, "topics.no_words"))
         return
     outcome = await follows.add(
-        groups.db(context), Follow(here.chat_id, topic, here.thread_id), limit=topics.MAX_PER_CHAT
+        db(context), Follow(here.chat_id, topic, here.thread_id), limit=topics.MAX_PER_CHAT
     )
     if outcome == "full":
         text = t(here.lang, "topics.full", limit=topics.MAX_PER_CHAT)
     else:
         key = "topics.added" if outcome == "added" else "topics.exists"
         text = t(here.lang, key, topic=replies.shown(topic))
-    await picker.send(message, text)
+    await send(message, text)
 
 
-async def unfollow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unfollow(update: Update, context: Context) -> None:
     """Stop one topic alert, or all of them; without words, list the chat's topics."""
     asked = await _topic_words(update, context, usage=None)
     if asked is None:
         return
     message, here, raw = asked
-    conn = groups.db(context)
+    conn = db(context)
     if matching.means_all(raw):
         await follows.remove_all(conn, here.chat_id, here.thread_id)
-        await picker.send(message, t(here.lang, "topics.removed_all"))
+        await send(message, t(here.lang, "topics.removed_all"))
         return
     topic = topics.topic_of(raw)
     removed = bool(topic) and await follows.remove(
         conn, Follow(here.chat_id, topic, here.thread_id)
     )
     key = "topics.removed" if removed else "topics.unknown"
-    await picker.send(message, t(here.lang, key, topic=replies.shown(topic or raw)))
+    await send(message, t(here.lang, key, topic=replies.shown(topic or raw)))

@@ -6,39 +6,39 @@ import time
 from datetime import datetime
 
 from telegram import ForceReply, Message, Update
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
-from bot import i18n, keyboards, preferences, replies, runtime, schedule, zones
+from bot import i18n, keyboards, preferences, replies, schedule, zones
+from bot.botdata import Context
 from bot.domain import ChatSettings
-from bot.handlers import groups
-from bot.handlers.picker import send, unless_unchanged
+from bot.handlers.context import Where, db, may_manage, send, unless_unchanged, where
 from bot.i18n import t
 from storage import chats
 
 
-def _view(settings: ChatSettings, here: groups.Where, default_tz: str) -> tuple[str, str]:
+def _view(settings: ChatSettings, here: Where, default_tz: str) -> tuple[str, str]:
     lang = i18n.language_for(settings, here.client_language)
     lines = preferences.describe(settings, lang, here.client_language, default_tz)
     return lang, replies.settings_view(lines, lang)
 
 
-async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def settings(update: Update, context: Context) -> None:
     """Show the settings with a keyboard to change them."""
-    here = await groups.where(update, context)
+    here = await where(update, context)
     if here is None or update.effective_message is None:
         return
-    default_tz = runtime.of(context).settings.timezone
+    default_tz = context.bot_data.runtime.settings.timezone
     lang, text = _view(here.settings, here, default_tz)
     zone = here.settings.timezone or default_tz
     await send(update.effective_message, text, keyboards.settings(here.settings, lang, zone))
 
 
-async def _save(context: ContextTypes.DEFAULT_TYPE, chat_id: int, updated: ChatSettings) -> None:
-    await chats.update_settings(groups.db(context), chat_id, updated)
-    runtime.of(context).outbox_ready.set()  # held messages are reconsidered under new settings
+async def _save(context: Context, chat_id: int, updated: ChatSettings) -> None:
+    await chats.update_settings(db(context), chat_id, updated)
+    context.bot_data.runtime.outbox_ready.set()  # held messages are reconsidered under new settings
 
 
-def _reply_wanted(here: groups.Where) -> ForceReply | None:
+def _reply_wanted(here: Where) -> ForceReply | None:
     """Open the reader's reply box; channels have none (an admin posts a reply there instead)."""
     if here.kind == "channel":
         return None
@@ -52,19 +52,19 @@ def _from_bot(message: Message, bot_id: int) -> bool:
     return message.sender_chat is not None and message.sender_chat.id == message.chat.id
 
 
-async def choose(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def choose(update: Update, context: Context) -> None:
     """Apply one tapped option, or open a sub-page, and redraw the settings."""
     query = update.callback_query
-    here = await groups.where(update, context)
+    here = await where(update, context)
     if query is None or here is None:
         return
     if not isinstance(query.message, Message):
         await query.answer(t(here.lang, "toast_stale"))
         return
-    if not await groups.may_manage(update, context):
+    if not await may_manage(update, context):
         await query.answer(t(here.lang, "admins_only"), show_alert=True)
         return
-    default_tz = runtime.of(context).settings.timezone
+    default_tz = context.bot_data.runtime.settings.timezone
     zone = here.settings.timezone or default_tz
     data = query.data or ""
     if data == keyboards.SETTINGS_DONE:
@@ -109,7 +109,7 @@ async def choose(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
 
 
-async def typed_zone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def typed_zone(update: Update, context: Context) -> None:
     """A reply to the bot's "which time zone?": a city or UTC offset, resolved to a zone."""
     message = update.effective_message
     if message is None or not message.text or message.reply_to_message is None:
@@ -119,10 +119,10 @@ async def typed_zone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     if not preferences.asks_for_zone(asked.text):
         return  # a reply to some other message of the bot's: not ours to answer
-    here = await groups.where(update, context)
+    here = await where(update, context)
     if here is None:
         raise ApplicationHandlerStop
-    if not await groups.may_manage(update, context):
+    if not await may_manage(update, context):
         await send(message, t(here.lang, "admins_only"))
         raise ApplicationHandlerStop
     zone = zones.resolve(message.text)
@@ -132,7 +132,7 @@ async def typed_zone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             preferences.zone_not_found(message.text, here.lang), reply_markup=_reply_wanted(here)
         )
         raise ApplicationHandlerStop
-    default_tz = runtime.of(context).settings.timezone
+    default_tz = context.bot_data.runtime.settings.timezone
     updated = preferences.apply(here.settings, "tz", zone) or here.settings
     if updated != here.settings:
         await _save(context, here.chat_id, updated)
