@@ -26,11 +26,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import app, config, ingest, parse, sections
-from bot.domain import Section
+from bot.domain import Section, Write
 from bot.fetch import Fetcher
 from storage import articles, chats, db, subscriptions
 from storage import sections as stored_sections
-from storage.articles import Write
 from tests.doubles.botapi import BotApiDouble, Call
 from tests.doubles.site import SiteDouble
 

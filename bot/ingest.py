@@ -41,12 +41,10 @@ import aiosqlite
 
 from bot import extract, logs, metrics, summary
 from bot.config import Settings
-from bot.domain import Article, Section
-from bot.fetch import Fetcher, FetchResult
+from bot.domain import Article, FeedState, FetchResult, Section, Stored, Write
+from bot.fetch import Fetcher
 from bot.parse import FeedError, label_key, parse_feed, parse_site_feed
 from storage import articles, feeds
-from storage.articles import Stored, Write
-from storage.feeds import FeedState
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 from bot.adminview import ago
-from storage.stats import Figures
+from bot.domain import Figures
 
 if TYPE_CHECKING:
     from bot.ingest import PollReport

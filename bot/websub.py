@@ -26,9 +26,8 @@ import aiosqlite
 import tornado.web
 
 from bot import logs
-from bot.domain import Section
+from bot.domain import PingOutcome, Section
 from storage import websub
-from storage.websub import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +107,7 @@ class Hub:
         self._conn = conn
         self._poke = poke
         self._clock = clock
-        self._pending: dict[Outcome, _Tally] = {}
+        self._pending: dict[PingOutcome, _Tally] = {}
         self._flushed_at = float("-inf")
         self._flush: asyncio.Task[None] | None = None
 
@@ -116,7 +115,7 @@ class Hub:
         """Act on one ping: poke the poller if accepted; tally it for the next write."""
         if ping.accepted:
             self._poke()
-        outcome: Outcome = "accepted" if ping.accepted else "rejected"
+        outcome: PingOutcome = "accepted" if ping.accepted else "rejected"
         now = int(self._clock())
         before = self._pending.get(outcome)
         self._pending[outcome] = (

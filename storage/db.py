@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.text import fold
+from bot.domain import fold
 
 BUSY_TIMEOUT_MS = 5000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.domain import Article
-from bot.fetch import FetchResult
+from bot.domain import Article, FeedState, FetchResult, Stored
 from bot.ingest import Decider, Sighting
-from storage.articles import Stored
-from storage.feeds import FeedState
 
 D = Decider(interval=60.0, summary_min=50)
 
