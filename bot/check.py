@@ -19,9 +19,9 @@ import httpx
 
 from bot import config, logs, sections
 from bot.config import ConfigError, Settings
+from bot.decide import site_feed_url
 from bot.domain import FeedState, FetchResult, Pings, Section
 from bot.fetch import Fetcher
-from bot.ingest import site_feed_url
 from bot.parse import FeedError, is_json, parse_rest_posts
 from storage import db, feeds, websub
 

@@ -9,7 +9,7 @@ from bot.adminview import ago
 from bot.domain import Figures
 
 if TYPE_CHECKING:
-    from bot.ingest import PollReport
+    from bot.decide import PollReport
 
 
 def _when(at: int | None, now: int) -> str:
