@@ -25,7 +25,7 @@ import tornado.httpserver
 import tornado.web
 from telegram.ext import Application
 
-from bot import config, logs, metrics, runtime, websub
+from bot import config, logs, metrics, pings, runtime, websub
 from bot.config import ConfigError, Settings
 from bot.lock import InstanceLock
 from storage import stats
@@ -154,7 +154,7 @@ async def start(application: AnyApplication) -> asyncio.Task[None]:
     port = rt.settings.metrics_port
     assert port is not None
     hub = websub.Hub(rt.db, rt.poke_poller)
-    hosts = websub.site_hosts(rt.settings.site_url, rt.sections)
+    hosts = pings.site_hosts(rt.settings.site_url, rt.sections)
     web = tornado.web.Application(
         [
             (r"/healthz", _Healthz, {"bot": application, "started_at": int(time.time())}),
