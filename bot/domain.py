@@ -1,4 +1,5 @@
-"""Domain values shared by every stage: what a section, an article, a chat and a delivery are.
+"""Domain values shared by every stage: what a section, an article, a chat, a feed's state
+and a pending delivery are.
 
 Like lemon24/reader's `_types.py`: the pure decisions (bot) and the store (storage) both import
 these, neither imports the other for them; this module imports only the standard library.
@@ -82,15 +83,6 @@ class Chat:
     title: str = ""
     settings: ChatSettings = field(default_factory=ChatSettings)
     active: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    """A chat (or one forum topic of it, `thread_id` > 0) following a section."""
-
-    chat_id: int
-    section: str
-    thread_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
