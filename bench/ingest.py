@@ -25,12 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import app, config, ingest, parse, sections
-from bot.domain import Section
+from bot import app, config, decide, ingest, parse, sections
+from bot.domain import Section, Write
 from bot.fetch import Fetcher
 from storage import articles, chats, db, subscriptions
 from storage import sections as stored_sections
-from storage.articles import Write
 from tests.doubles.botapi import BotApiDouble, Call
 from tests.doubles.site import SiteDouble
 
@@ -197,7 +196,7 @@ def catalogue(url: str) -> tuple[Section, ...]:
 async def bench_not_modified(passes: int = 50) -> None:
     proc, url = start_server(per_feed=50)
     # Windows that never turn: every ask is conditional, so what is timed is a 304 pass.
-    decider = ingest.Decider(1.0, refresh=1e12, sweep=1e12)
+    decider = decide.Decider(1.0, refresh=1e12, sweep=1e12)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             conn = await db.connect(Path(tmp) / "bench.db")
@@ -236,7 +235,7 @@ async def bench_memory(per_feed: int = 50) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             conn = await db.connect(Path(tmp) / "bench.db")
             async with Fetcher(url) as fetcher:
-                pipeline = ingest.Pipeline(conn, catalogue(url), fetcher, ingest.Decider(1.0))
+                pipeline = ingest.Pipeline(conn, catalogue(url), fetcher, decide.Decider(1.0))
                 tracemalloc.start()
                 baseline = tracemalloc.get_traced_memory()[0]
                 report = await pipeline.poll_once(force=True)

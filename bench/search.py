@@ -31,13 +31,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import search, topics
-from bot.domain import Article, Follow
+from bot.domain import Article, Follow, Write, fold
 from bot.sections import builtin
 from storage import articles as stored_articles
 from storage import db
 from storage import search as stored
-from storage.articles import Write
-from storage.text import fold
 
 CATALOGUE = builtin("https://aze.media")
 PAGE = 20

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Literal
 
 from bot import render
+from bot.domain import Figures
 from bot.i18n import t
-from storage.stats import Figures
 
 MAX_BROADCAST = 4000  # UTF-16 units: leaves room for the preview heading within 4096
 MAX_REPORT = 3900  # section lines stop here, so the report always fits one message

@@ -23,11 +23,11 @@ from urllib.parse import urlencode
 import aiosqlite
 
 from bot import logs
+from bot.domain import Text
 from bot.fetch import Fetcher
 from bot.ingest import fetcher_for
 from bot.parse import FeedError, parse_rest_posts
 from storage import articles
-from storage.articles import Text
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

@@ -19,9 +19,9 @@ import httpx
 
 from bot import config, logs, sections
 from bot.config import ConfigError, Settings
-from bot.domain import Section
-from bot.fetch import Fetcher, FetchResult
-from bot.ingest import site_feed_url
+from bot.decide import site_feed_url
+from bot.domain import FeedState, FetchResult, Pings, Section
+from bot.fetch import Fetcher
 from bot.parse import FeedError, is_json, parse_rest_posts
 from storage import db, feeds, websub
 
@@ -122,12 +122,12 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def health_detail(state: feeds.FeedState, now: float) -> str:
+def health_detail(state: FeedState, now: float) -> str:
     """One line on how the poll loop last fared with a feed."""
     return f"{state.url}: {_history(state, now)}"
 
 
-def _history(state: feeds.FeedState, now: float) -> str:
+def _history(state: FeedState, now: float) -> str:
     if state.last_fetch_at is None:
         return "not polled yet"
     success = (
@@ -144,7 +144,7 @@ def _history(state: feeds.FeedState, now: float) -> str:
     )
 
 
-def with_poll_history(live: Check, state: feeds.FeedState | None, now: float) -> Check:
+def with_poll_history(live: Check, state: FeedState | None, now: float) -> Check:
     """A feed's live check and what the poll loop last saw of it, as one line per feed."""
     if state is None or state.last_fetch_at is None:
         return live
@@ -155,7 +155,7 @@ def with_poll_history(live: Check, state: feeds.FeedState | None, now: float) ->
     )
 
 
-async def poll_states(settings: Settings) -> list[feeds.FeedState]:
+async def poll_states(settings: Settings) -> list[FeedState]:
     """What the poll loop last saw of each feed, failing feeds first (read-only)."""
     if not settings.database.exists():
         return []
@@ -171,9 +171,7 @@ async def poll_states(settings: Settings) -> list[feeds.FeedState]:
         await conn.close()
 
 
-def poll_health(
-    states: Sequence[feeds.FeedState], skip: Collection[str], now: float
-) -> list[Check]:
+def poll_health(states: Sequence[FeedState], skip: Collection[str], now: float) -> list[Check]:
     """A line for each polled feed whose URL is not in `skip` (those get a feed line)."""
     return [
         Check(f"poll {s.section}", s.failures == 0, health_detail(s, now))
@@ -243,7 +241,7 @@ def rest_verdict(result: FetchResult) -> Check:
     )
 
 
-def websub_verdict(settings: Settings, pings: Mapping[str, websub.Pings], now: float) -> Check:
+def websub_verdict(settings: Settings, pings: Mapping[str, Pings], now: float) -> Check:
     """Whether WebSub publish pings have been received, and where they are taken."""
     name = "websub"
     if settings.metrics_port is None:

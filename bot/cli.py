@@ -102,6 +102,7 @@ def _stats(args: argparse.Namespace) -> int:
     import time
 
     from bot import report
+    from bot.domain import Figures
     from storage import db, stats
 
     settings = config.load()
@@ -109,7 +110,7 @@ def _stats(args: argparse.Namespace) -> int:
         print(f"newsbot: there is no database at {settings.database}", file=sys.stderr)
         return 1
 
-    async def read() -> stats.Figures:
+    async def read() -> Figures:
         conn = await db.connect(settings.database)
         try:
             return await stats.figures(conn, int(time.time()))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from dataclasses import dataclass
-from datetime import UTC
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 
 import httpx
+
+from bot.domain import FetchResult, http_date
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_REDIRECTS = 5
@@ -20,49 +20,6 @@ FEED_ACCEPT = (
     "text/xml;q=0.9, application/json;q=0.8, */*;q=0.1"
 )
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.I)
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """The outcome of one GET; `error` is set (and `status` may be 0) when it failed."""
-
-    url: str
-    status: int
-    body: bytes = b""
-    content_type: str = ""
-    etag: str | None = None
-    last_modified: str | None = None
-    retry_after: float | None = None  # seconds the server asked us to wait
-    max_age: float | None = None  # seconds the answer stays fresh
-    error: str | None = None
-    date: float | None = None  # the server's clock (Date header), unix seconds
-
-    @property
-    def modified_at(self) -> float | None:
-        """Last-Modified as unix seconds, None when absent or unreadable."""
-        return http_date(self.last_modified)
-
-    @property
-    def not_modified(self) -> bool:
-        """The server confirmed our copy is current (304)."""
-        return self.status == 304 and self.error is None
-
-    @property
-    def ok(self) -> bool:
-        """A full 2xx body arrived."""
-        return self.error is None and 200 <= self.status < 300
-
-
-def http_date(value: str | None) -> float | None:
-    """An HTTP date header as unix seconds, None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        moment = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
-    # "-0000" (no zone stated) parses as naive; HTTP dates are always UTC.
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def retry_after(value: str | None, now: float) -> float | None:

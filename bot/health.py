@@ -24,7 +24,7 @@ from typing import Any
 import tornado.httpserver
 import tornado.web
 
-from bot import config, logs, metrics, websub
+from bot import config, logs, metrics, pings, websub
 from bot.botdata import App
 from bot.config import ConfigError, Settings
 from bot.lock import InstanceLock
@@ -152,7 +152,7 @@ async def start(application: App) -> asyncio.Task[None]:
     port = rt.settings.metrics_port
     assert port is not None
     hub = websub.Hub(rt.db, rt.poke_poller)
-    hosts = websub.site_hosts(rt.settings.site_url, rt.sections)
+    hosts = pings.site_hosts(rt.settings.site_url, rt.sections)
     web = tornado.web.Application(
         [
             (r"/healthz", _Healthz, {"bot": application, "started_at": int(time.time())}),

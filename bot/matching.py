@@ -7,9 +7,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.domain import Section
+from bot.domain import Section, fold
 from bot.i18n import LANGUAGES, t
-from storage.text import fold
 
 MAX_ARGUMENT = 300  # longer than every catalogue listed at once, far shorter than 4,000
 _SEPARATORS = re.compile(r"[\s\-_/]+")

@@ -14,7 +14,7 @@ from prometheus_client import (
     process_collector,
 )
 
-from storage.stats import Figures
+from bot.domain import Figures
 
 # Our own registry: nothing a library registers globally leaks into the bot's /metrics.
 REGISTRY = CollectorRegistry()

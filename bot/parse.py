@@ -15,8 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import feedparser
 
 from bot import summary
-from bot.domain import Article
-from storage.text import fold
+from bot.domain import Article, fold
 
 _WS = re.compile(r"\s+")
 _TAG = re.compile(r"<[^>]+>")

@@ -9,10 +9,10 @@ from typing import Any
 import aiosqlite
 
 from bot import render
-from bot.domain import Article
+from bot.domain import Article, Pending
 from bot.render import Rendered
 from storage import articles as stored_articles
-from storage import broadcasts, deliveries
+from storage import broadcasts
 
 CACHE_SIZE = 2048  # entries per cache; cleared whole when full (fan-outs reuse few keys)
 
@@ -44,7 +44,7 @@ class RenderCache:
             self._articles[article_id] = await stored_articles.get(self.conn, article_id)
         return self._articles[article_id]
 
-    async def message(self, row: deliveries.Pending, tz: tzinfo) -> Rendered | None:
+    async def message(self, row: Pending, tz: tzinfo) -> Rendered | None:
         """The message a row sends (None if its article or broadcast no longer exists)."""
         if row.broadcast_id is not None:
             text = await broadcasts.text(self.conn, row.broadcast_id)

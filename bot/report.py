@@ -6,10 +6,10 @@ import time
 from typing import TYPE_CHECKING
 
 from bot.adminview import ago
-from storage.stats import Figures
+from bot.domain import Figures
 
 if TYPE_CHECKING:
-    from bot.ingest import PollReport
+    from bot.decide import PollReport
 
 
 def _when(at: int | None, now: int) -> str:

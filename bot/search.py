@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot import i18n
-from bot.domain import Section
-from storage.text import fold
+from bot.domain import Section, fold
 
 MAX_WORDS = 16
 MAX_WORD_CHARS = 64

@@ -22,7 +22,7 @@ from bot.aiohttp_request import AiohttpRequest
 from bot.budget import Budget, unreachable
 from bot.config import Settings
 from bot.confirmations import Confirmations
-from bot.domain import Article, Section
+from bot.domain import Article, Pending, Section
 from bot.outcome import Decision
 from bot.pauses import Pauses
 from bot.render import Rendered
@@ -125,7 +125,7 @@ class Dispatcher:
             wake = min(wake, held - self.clock())
         return wake
 
-    async def _due_after(self, after: int, more: bool) -> list[deliveries.Pending]:
+    async def _due_after(self, after: int, more: bool) -> list[Pending]:
         if not more:
             return []
         await self.confirmations.flush()
@@ -142,7 +142,7 @@ class Dispatcher:
             elif wait > 0:
                 await asyncio.sleep(min(wait, 1.0))
 
-    async def _consider(self, row: deliveries.Pending, skipped: set[int]) -> float | None:
+    async def _consider(self, row: Pending, skipped: set[int]) -> float | None:
         """Start the row's send if every rule allows; else return seconds until it might."""
         chat = row.chat_id
         if row.id in self._finished or row.id in self.confirmations or chat in self._gone_chats:
@@ -187,7 +187,7 @@ class Dispatcher:
 
     async def _deliver(
         self,
-        row: deliveries.Pending,
+        row: Pending,
         flight: Flight | None,
         silent: bool,
         digest: bool,
@@ -211,7 +211,7 @@ class Dispatcher:
             self.ready.set()
 
     async def _deliver_one(
-        self, row: deliveries.Pending, flight: Flight | None, silent: bool, tz: tzinfo
+        self, row: Pending, flight: Flight | None, silent: bool, tz: tzinfo
     ) -> None:
         rendered = await self.cache.message(row, tz)
         if rendered is None:
@@ -242,7 +242,7 @@ class Dispatcher:
             return
 
     async def _deliver_digest(
-        self, row: deliveries.Pending, flight: Flight | None, now: float, tz: tzinfo
+        self, row: Pending, flight: Flight | None, now: float, tz: tzinfo
     ) -> None:
         cutoff = schedule.last_digest(row.settings, now, tz)
         items = await deliveries.digest_rows(self.conn, row.chat_id, row.thread_id, cutoff)
@@ -275,13 +275,13 @@ class Dispatcher:
         await self.confirmations.flush()
         logs.event(log, "digest sent", chat=row.chat_id, articles=len(items))
 
-    async def _wait_for_slot(self, row: deliveries.Pending) -> Flight | None:
+    async def _wait_for_slot(self, row: Pending) -> Flight | None:
         """A follow-up send of the same row (plain resend, next digest part) obeys the limits."""
         return await self.budget.acquire(row.chat_id, row.kind == "private", urgent=False)
 
     async def _send(
         self,
-        row: deliveries.Pending,
+        row: Pending,
         rendered: Rendered,
         flight: Flight | None,
         *,
@@ -307,12 +307,12 @@ class Dispatcher:
 
     # --- Telegram's answers -------------------------------------------------------------------
 
-    def _outage(self, row: deliveries.Pending, exc: Exception) -> bool:
+    def _outage(self, row: Pending, exc: Exception) -> bool:
         """True when the send got no answer while Telegram is down for everyone: not the row's
         fault, so it stays pending as it was (no attempt counted) until a probe gets through."""
         return unreachable(exc) and self.budget.outage.active
 
-    def _decide(self, row: deliveries.Pending, exc: Exception, *, plain_tried: bool) -> Decision:
+    def _decide(self, row: Pending, exc: Exception, *, plain_tried: bool) -> Decision:
         decision = outcome.decide(
             exc,
             row.attempts + 1,
@@ -336,7 +336,7 @@ class Dispatcher:
         )
         return decision
 
-    def _unproven(self, row: deliveries.Pending, decision: Decision) -> Decision:
+    def _unproven(self, row: Pending, decision: Decision) -> Decision:
         """No answer is evidence against the row only if Telegram answered others since the
         row's previous unanswered try; the first sends of an outage fail before it is known."""
         answers = self.budget.outage.answers
@@ -347,7 +347,7 @@ class Dispatcher:
         # Soon again: if Telegram is down, the outage will be known by then and spare the row.
         return Decision("retry", outcome.backoff(1, random.random()), decision.reason)
 
-    async def _apply(self, row: deliveries.Pending, decision: Decision) -> None:
+    async def _apply(self, row: Pending, decision: Decision) -> None:
         """Carry out a decision; the row stays pending unless the decision ends it."""
         action = decision.action
         if action in ("pause_chat", "pause_all"):

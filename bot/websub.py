@@ -10,6 +10,8 @@ fetches the configured site's own feeds as it always does. Nothing in the ping i
 stored; a topic URL only decides whether the ping is about our site at all. The poller
 coalesces pokes (one extra pass a second at most), so a flood costs the site a pass a second at
 worst, and the database a write every few seconds.
+
+What a request means is decided in bot/pings.py (pure); this module is its I/O edge.
 """
 
 from __future__ import annotations
@@ -18,75 +20,22 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qsl, urlsplit
 
 import aiosqlite
 import tornado.web
 
 from bot import logs
-from bot.domain import Section
+from bot.domain import PingOutcome
+from bot.pings import Ping, read
 from storage import websub
-from storage.websub import Outcome
 
 log = logging.getLogger(__name__)
 
 PATH = "/websub"
 MAX_BODY = 64 * 1024  # the plugin's form with a few dozen feed URLs is a few KiB
-MAX_FIELDS = 200
 FLUSH_SECONDS = 5.0  # at most one database write (and one log line) per outcome this often
-
-
-@dataclass(frozen=True, slots=True)
-class Ping:
-    """How one request to the hub endpoint is answered."""
-
-    accepted: bool
-    status: int  # 204 as a hub answers an accepted publish ping; 400 otherwise
-    reason: str  # said to the sender, logged for the operator, shown by `newsbot check`
-
-
-def _host(url: str) -> str:
-    """host[:port] of a URL, `www.` and a scheme's default port left out; "" if unreadable."""
-    try:
-        parts = urlsplit(url.strip())
-        host, port = parts.hostname or "", parts.port
-    except ValueError:
-        return ""
-    host = host.removeprefix("www.")
-    return f"{host}:{port}" if host and port not in (None, 80, 443) else host
-
-
-def site_hosts(site_url: str, sections: Iterable[Section]) -> frozenset[str]:
-    """The hosts whose feeds the bot polls: a ping about any other host is not for us."""
-    urls = [site_url, *(url for s in sections for url in s.feeds)]
-    return frozenset(h for h in map(_host, urls) if h)
-
-
-def read(body: bytes, query: str, hosts: frozenset[str]) -> Ping:
-    """Decide on a hub request from its form fields (body or query string), never its URLs."""
-    try:
-        fields = parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_FIELDS)
-        fields += parse_qsl(
-            body.decode("utf-8", errors="replace"),
-            keep_blank_values=True,
-            max_num_fields=MAX_FIELDS,
-        )
-    except ValueError:
-        return Ping(False, 400, f"more than {MAX_FIELDS} form fields")
-    modes = [value.strip().lower() for key, value in fields if key == "hub.mode"]
-    if not modes:
-        return Ping(False, 400, "hub.mode is missing; this hub takes hub.mode=publish")
-    if modes[0] != "publish":
-        return Ping(False, 400, f"hub.mode={modes[0][:40]!r} is not supported; only publish")
-    # WebSub names the topic hub.topic; PubSubHubbub 0.3 and the WordPress plugin, hub.url.
-    topics = [value for key, value in fields if key in ("hub.url", "hub.topic") and value.strip()]
-    if not topics:
-        return Ping(False, 400, "hub.url is missing")
-    if not any(_host(t) in hosts for t in topics):
-        return Ping(False, 400, f"no hub.url on {', '.join(sorted(hosts))}; ignored")
-    return Ping(True, 204, f"{len(topics)} topic(s)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +57,7 @@ class Hub:
         self._conn = conn
         self._poke = poke
         self._clock = clock
-        self._pending: dict[Outcome, _Tally] = {}
+        self._pending: dict[PingOutcome, _Tally] = {}
         self._flushed_at = float("-inf")
         self._flush: asyncio.Task[None] | None = None
 
@@ -116,7 +65,7 @@ class Hub:
         """Act on one ping: poke the poller if accepted; tally it for the next write."""
         if ping.accepted:
             self._poke()
-        outcome: Outcome = "accepted" if ping.accepted else "rejected"
+        outcome: PingOutcome = "accepted" if ping.accepted else "rejected"
         now = int(self._clock())
         before = self._pending.get(outcome)
         self._pending[outcome] = (

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
 
-from bot.domain import Article
+from bot.domain import Article, Stored, Text, Write
 from storage.db import row, rows, transaction
 
 # The columns `from_rows` reads, in its order; select them FROM articles a.
@@ -18,27 +17,6 @@ COLUMNS = (
 )
 # SQLite's default limit on host parameters is 999 in old builds; stay well below it.
 _CHUNK = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """What the store already knows about an article key, for deciding what is new."""
-
-    id: int
-    announced: bool
-    sections: frozenset[str]
-    title: str
-    summary: str
-    url: str
-    first_seen_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class Write:
-    """One article to insert or update; `announced` applies to inserts and only ever rises."""
-
-    article: Article
-    announced: bool
 
 
 def _epoch(when: datetime | None, default: int) -> int:
@@ -317,15 +295,6 @@ async def count(conn: aiosqlite.Connection) -> int:
     """How many articles are stored."""
     found = await row(conn, "SELECT count(*) FROM articles")
     return int(found[0]) if found else 0
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    """An article's text and tags, read again for an article stored before they were kept."""
-
-    id: int
-    body: str
-    tags: tuple[str, ...] = ()
 
 
 _UNREAD = (

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-import weakref
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from storage.text import fold
+from bot.domain import fold
 
 BUSY_TIMEOUT_MS = 5000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -66,12 +66,45 @@ def refuse_newer(version: int) -> None:
         )
 
 
-async def connect(path: str | Path) -> aiosqlite.Connection:
+class Database(aiosqlite.Connection):
+    """The bot's read-write connection (an aiosqlite connection) and the lock its writes share.
+
+    One connection is shared by coroutines; without the lock a second coroutine's BEGIN would
+    fail inside the first one's transaction ("cannot start a transaction within a transaction")
+    and its writes would silently join, or be rolled back with, the other's. Opened by connect().
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        location = str(path)
+        # As aiosqlite.connect() builds its Connection; isolation_level=None: we issue BEGIN
+        # ourselves, so a transaction is exactly what we say.
+        super().__init__(lambda: sqlite3.connect(location, isolation_level=None), 64)
+        self.write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Database]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; one at a time per connection.
+
+        BEGIN waits out other connections' writers through busy_timeout. It never meets a read
+        of its own connection left open (which SQLite would refuse at once, no busy handler):
+        every read in storage/ is one trip (`rows`, `row`), tested in tests/test_storage_db.py.
+        """
+        async with self.write_lock:
+            await self.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                await self.execute("ROLLBACK")
+                raise
+            await self.execute("COMMIT")
+
+
+async def connect(path: str | Path) -> Database:
     """Open the database, set pragmas and apply pending migrations."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # isolation_level=None: we issue BEGIN ourselves, so a transaction is exactly what we say.
-    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn = Database(path)
+    await conn
     try:
         conn.row_factory = aiosqlite.Row
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -148,26 +181,9 @@ async def migrate(conn: aiosqlite.Connection) -> list[int]:
     return applied
 
 
-# One aiosqlite connection is shared by coroutines; without this lock a second coroutine's
-# BEGIN would fail inside the first one's transaction ("cannot start a transaction within a
-# transaction") and its writes would silently join, or be rolled back with, the other's.
-_locks: weakref.WeakKeyDictionary[aiosqlite.Connection, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-@asynccontextmanager
-async def transaction(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; one at a time per connection.
-
-    BEGIN waits out other connections' writers through busy_timeout. It never meets a read of
-    its own connection left open (which SQLite would refuse at once, no busy handler): every
-    read in storage/ is one trip (`rows`, `row`), tested in tests/test_storage_db.py.
-    """
-    lock = _locks.setdefault(conn, asyncio.Lock())
-    async with lock:
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
-        await conn.execute("COMMIT")
+def transaction(conn: aiosqlite.Connection) -> AbstractAsyncContextManager[Database]:
+    """`conn.transaction()` of the Database connect() opened (storage's functions take the
+    connection as aiosqlite's type; a read-only or foreign connection has no writes to order)."""
+    if not isinstance(conn, Database):
+        raise TypeError("writes need the Database that storage.db.connect() opened")
+    return conn.transaction()

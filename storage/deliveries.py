@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import aiosqlite
 
-from bot.domain import ChatKind, ChatSettings
+from bot.domain import Pending
 from storage import chats
 from storage.db import row, rows
 
@@ -34,21 +33,6 @@ FROM deliveries d JOIN chats c ON c.id = d.chat_id
 WHERE d.status = 'pending' AND d.id > ? AND d.not_before <= ?
 ORDER BY d.id LIMIT ?
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A pending row with what the dispatcher needs to decide about it."""
-
-    id: int
-    chat_id: int
-    thread_id: int
-    article_id: int | None
-    broadcast_id: int | None
-    attempts: int
-    created_at: int
-    kind: ChatKind
-    settings: ChatSettings
 
 
 def _pending(r: aiosqlite.Row) -> Pending:

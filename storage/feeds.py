@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import aiosqlite
 
+from bot.domain import FeedState
 from storage.db import rows, transaction
-
-
-@dataclass(frozen=True, slots=True)
-class FeedState:
-    """What we remember about one feed URL between polls."""
-
-    url: str
-    section: str
-    etag: str | None = None
-    last_modified: str | None = None
-    initialized: bool = False
-    last_fetch_at: int | None = None
-    last_success_at: int | None = None
-    failures: int = 0
-    next_fetch_at: int = 0
-    last_error: str | None = None
-
 
 _COLUMNS = (
     "url, section, etag, last_modified, initialized, last_fetch_at, last_success_at, "

@@ -2,40 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
 
+from bot.domain import Figures, SectionFigures
 from storage.db import row, rows
 
 STATUSES = ("pending", "sent", "failed", "dropped")
-
-
-@dataclass(frozen=True, slots=True)
-class SectionFigures:
-    """One section: its readers, its articles and its feeds' health."""
-
-    slug: str
-    name: str
-    subscriptions: int
-    articles: int
-    last_success_at: int | None
-    failing_feeds: int
-    last_error: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Figures:
-    """The whole database at one moment."""
-
-    active_chats: int
-    inactive_chats: int
-    articles: int
-    articles_last_day: int
-    deliveries: dict[str, int]
-    sent_last_day: int
-    sections: tuple[SectionFigures, ...]
 
 
 async def _scalar(conn: aiosqlite.Connection, sql: str, *args: object) -> int:

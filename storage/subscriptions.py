@@ -7,19 +7,7 @@ from collections.abc import Iterable
 
 import aiosqlite
 
-from bot.domain import Subscription
 from storage.db import rows, transaction
-
-
-async def list_for_chat(conn: aiosqlite.Connection, chat_id: int) -> list[Subscription]:
-    """All subscriptions of a chat, any topic."""
-    found = await rows(
-        conn,
-        "SELECT chat_id, section, thread_id FROM subscriptions WHERE chat_id = ? "
-        "ORDER BY thread_id, section",
-        (chat_id,),
-    )
-    return [Subscription(r[0], r[1], r[2]) for r in found]
 
 
 async def sections_of(conn: aiosqlite.Connection, chat_id: int, thread_id: int = 0) -> set[str]:

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import aiosqlite
 
+from bot.domain import PingOutcome, Pings
 from storage.db import rows, transaction
-
-Outcome = Literal["accepted", "rejected"]
-
-
-@dataclass(frozen=True, slots=True)
-class Pings:
-    """What the database remembers about pings of one outcome."""
-
-    outcome: Outcome
-    last_at: int
-    count: int
-    detail: str
 
 
 async def record(
-    conn: aiosqlite.Connection, outcome: Outcome, last_at: int, count: int, detail: str
+    conn: aiosqlite.Connection, outcome: PingOutcome, last_at: int, count: int, detail: str
 ) -> None:
     """Add `count` pings of this outcome, the newest at `last_at`, with its detail."""
     async with transaction(conn):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import adminview
-from storage.stats import Figures, SectionFigures
+from bot.domain import Figures, SectionFigures
 
 NOW = 1_800_000_000
 

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot import check, cli, logs
-from bot.domain import Section
-from bot.fetch import FetchResult
+from bot.domain import FetchResult, Section
 from storage import db, websub
 from tests.doubles.botapi import BotApiDouble
 from tests.doubles.site import SiteDouble

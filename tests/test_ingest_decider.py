@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.domain import Article
-from bot.fetch import FetchResult
-from bot.ingest import Decider, Sighting
-from storage.articles import Stored
-from storage.feeds import FeedState
+from bot.decide import Decider, Sighting
+from bot.domain import Article, FeedState, FetchResult, Stored
 
 D = Decider(interval=60.0, summary_min=50)
 
@@ -148,7 +145,7 @@ def test_site_answers_are_classified_and_the_site_backs_off_as_one_capped() -> N
 
 def test_site_feed_entries_are_placed_by_category_name_with_their_parents() -> None:
     from bot import sections
-    from bot.ingest import Placement, slugify
+    from bot.decide import Placement, slugify
 
     placement = Placement.of(sections.builtin("https://aze.media"), "https://aze.media")
     assert placement.sections(["Energy"]) == ("energy", "news")

@@ -12,9 +12,10 @@ import aiosqlite
 import pytest
 
 from bot import ingest, sections
+from bot.decide import Decider, FeedOutcome, PollReport
 from bot.domain import Section
 from bot.fetch import Fetcher
-from bot.ingest import Decider, Pipeline, PollReport
+from bot.ingest import Pipeline
 from bot.report import poll_lines
 from storage import articles, db, feeds
 from storage import sections as stored_sections
@@ -336,7 +337,7 @@ def test_report_lines_for_poll_once() -> None:
     from bot.domain import Article
 
     report = PollReport(
-        feeds=(ingest.FeedOutcome("opinion", "http://x/f/", "failed", "HTTP 500"),),
+        feeds=(FeedOutcome("opinion", "http://x/f/", "failed", "HTTP 500"),),
         new=(Article("wp:1", "http://x/a/", "Şuşa", sections=("news", "energy")),),
         backlog=1,
     )
@@ -346,5 +347,5 @@ def test_report_lines_for_poll_once() -> None:
         "FAILED\topinion\thttp://x/f/\tHTTP 500",
     ]
     assert poll_lines(PollReport()) == []
-    down = ingest.FeedOutcome(ingest.SITE, "http://x/feed/", "failed", "HTTP 503")
+    down = FeedOutcome(ingest.SITE, "http://x/feed/", "failed", "HTTP 503")
     assert poll_lines(PollReport(site=down)) == ["FAILED\tsite\thttp://x/feed/\tHTTP 503"]

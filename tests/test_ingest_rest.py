@@ -13,9 +13,10 @@ import pytest
 from aiohttp import web
 
 from bot import check, sections
+from bot.decide import Decider, PollReport
 from bot.domain import Section
 from bot.fetch import Fetcher
-from bot.ingest import Decider, Pipeline, PollReport
+from bot.ingest import Pipeline
 from storage import articles, db
 from storage import sections as stored_sections
 from tests.doubles.site import SiteDouble

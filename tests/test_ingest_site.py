@@ -15,9 +15,10 @@ import pytest
 
 from bot import sections
 from bot.config import load
+from bot.decide import Decider, PollReport, site_feed_url
 from bot.domain import Article, Section
 from bot.fetch import Fetcher
-from bot.ingest import Decider, Pipeline, PollReport, pipeline_for, site_feed_url
+from bot.ingest import Pipeline, pipeline_for
 from storage import db, feeds
 from storage import sections as stored_sections
 from tests.doubles.site import SiteDouble

@@ -13,10 +13,11 @@ import httpx
 import pytest
 
 from bot import app, health, metrics, sections
+from bot.decide import Decider
 from bot.domain import Article
 from bot.fetch import Fetcher
 from bot.health import Facts
-from bot.ingest import Decider, Pipeline
+from bot.ingest import Pipeline
 from bot.lock import InstanceLock
 from storage import articles, db, subscriptions
 from storage import chats as stored_chats

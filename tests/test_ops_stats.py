@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot import cli, report
+from bot.domain import Figures, SectionFigures
 from storage import db
-from storage.stats import Figures, SectionFigures
 
 NOW = 1_750_000_000
 

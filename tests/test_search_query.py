@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import search
+from bot.domain import fold
 from bot.sections import builtin
 from storage import db
-from storage.text import fold
 
 CATALOGUE = builtin("https://aze.media")
 

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from bot import search, summary
 from bot.config import ConfigError
+from bot.domain import fold
 from bot.parse import label_key, parse_feed
 from bot.sections import builtin, from_toml
-from storage.text import fold
 
 CATALOGUE = builtin("https://aze.media")
 CATEGORIES = frozenset(label_key(t) for s in CATALOGUE for t in (s.name, s.slug))

@@ -12,12 +12,11 @@ import aiosqlite
 import pytest
 
 from bot import search
-from bot.domain import Article
+from bot.domain import Article, Text, Write
 from bot.sections import builtin
 from storage import articles, db, retention
 from storage import search as stored
 from storage import sections as stored_sections
-from storage.articles import Text
 from tests.search_data import DAY, T0
 
 CATALOGUE = builtin("https://aze.media")
@@ -46,7 +45,7 @@ def article(n: int, title: str, body: str = "", **kw: object) -> Article:
 
 async def store(conn: aiosqlite.Connection, *items: Article) -> list[Article]:
     return await articles.upsert_many(
-        conn, [articles.Write(a, announced=True) for a in items], T0 + 100 * DAY
+        conn, [Write(a, announced=True) for a in items], T0 + 100 * DAY
     )
 
 

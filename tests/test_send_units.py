@@ -15,7 +15,7 @@ from telegram.error import RetryAfter, TimedOut
 from bot import check, config, sections
 from bot.budget import Budget
 from bot.confirmations import Confirmations
-from bot.domain import Article, ChatSettings
+from bot.domain import Article, ChatSettings, Pending
 from bot.limiter import SharedLimiter, chat_of, counts
 from bot.outage import Outage
 from bot.pauses import FLOOD_WINDOW, Pauses
@@ -240,14 +240,12 @@ async def test_the_render_cache_reads_and_renders_each_article_once(tmp_path: Pa
     )
     assert stored.id is not None
     cache = RenderCache(conn, {"news": "News"}, None, size=2)
-    row = deliveries.Pending(1, 5, 0, stored.id, None, 0, 0, "private", ChatSettings())
+    row = Pending(1, 5, 0, stored.id, None, 0, 0, "private", ChatSettings())
     first = await cache.message(row, dt_utc())
     await conn.execute("DELETE FROM article_sections")
     await conn.execute("DELETE FROM articles")
     assert await cache.message(row, dt_utc()) is first  # no second read, no second render
-    russian = deliveries.Pending(
-        2, 6, 0, stored.id, None, 0, 0, "private", ChatSettings(language="ru")
-    )
+    russian = Pending(2, 6, 0, stored.id, None, 0, 0, "private", ChatSettings(language="ru"))
     assert (await cache.message(russian, dt_utc())) is not None  # the article was cached
     assert await cache.article(stored.id + 1) is None
     assert await cache.article(stored.id + 2) is None  # full: cleared, bounded

@@ -85,6 +85,25 @@ async def test_concurrent_transactions_on_one_connection_take_turns(tmp_path: Pa
         await conn.close()
 
 
+async def test_each_database_owns_its_write_lock_and_only_it_writes(tmp_path: Path) -> None:
+    first = await db.connect(tmp_path / "bot.db")
+    second = await db.connect(tmp_path / "bot.db")
+    foreign = await aiosqlite.connect(tmp_path / "bot.db", isolation_level=None)
+    try:
+        async with first.transaction():
+            # first's open transaction holds its own lock only: second is not kept waiting on
+            # it by our code (SQLite's busy_timeout orders the two files' writers).
+            assert first.write_lock.locked() and not second.write_lock.locked()
+        assert not first.write_lock.locked()
+        with pytest.raises(TypeError, match=r"storage\.db\.connect"):
+            async with db.transaction(foreign):
+                pass
+        assert not foreign.in_transaction
+    finally:
+        for conn in (first, second, foreign):
+            await conn.close()
+
+
 async def _three_chats(path: Path) -> tuple[aiosqlite.Connection, aiosqlite.Connection]:
     shared = await db.connect(path)
     other = await db.connect(path)

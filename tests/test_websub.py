@@ -11,7 +11,7 @@ import aiosqlite
 import httpx
 import pytest
 
-from bot import ingest, sections, websub
+from bot import ingest, pings, sections, websub
 from bot.config import Settings
 from storage import chats, db, subscriptions
 from storage import sections as stored_sections
@@ -34,8 +34,8 @@ PLUGIN_FORM = (
 
 
 def test_the_plugins_publish_ping_is_accepted_with_204() -> None:
-    ping = websub.read(PLUGIN_FORM, "", HOSTS)
-    assert ping == websub.Ping(True, 204, "2 topic(s)")
+    ping = pings.read(PLUGIN_FORM, "", HOSTS)
+    assert ping == pings.Ping(True, 204, "2 topic(s)")
 
 
 @pytest.mark.parametrize(
@@ -56,23 +56,23 @@ def test_the_plugins_publish_ping_is_accepted_with_204() -> None:
 def test_malformed_or_foreign_pings_get_a_400_that_says_why(
     body: bytes, query: str, reason: str
 ) -> None:
-    ping = websub.read(body, query, HOSTS)
+    ping = pings.read(body, query, HOSTS)
     assert not ping.accepted and ping.status == 400
     assert reason in ping.reason
 
 
 def test_websub_topic_name_query_string_www_and_default_port_are_understood() -> None:
-    ping = websub.read(b"", "hub.mode=PUBLISH&hub.topic=https://www.aze.media:443/feed/", HOSTS)
+    ping = pings.read(b"", "hub.mode=PUBLISH&hub.topic=https://www.aze.media:443/feed/", HOSTS)
     assert ping.accepted
     # A ping naming our feed among others is about our site; the others are never fetched.
     mixed = b"hub.mode=publish&hub.url=https://evil.example/&hub.url=http://aze.media/feed/"
-    assert websub.read(mixed, "", HOSTS).accepted
+    assert pings.read(mixed, "", HOSTS).accepted
 
 
 def test_site_hosts_are_the_site_and_its_feeds_hosts_with_explicit_ports() -> None:
     catalogue = sections.builtin("http://127.0.0.1:8081")
-    assert websub.site_hosts("https://www.aze.media", catalogue) == {"aze.media", "127.0.0.1:8081"}
-    ping = websub.read(b"hub.mode=publish&hub.url=http://127.0.0.1:9999/feed/", "", HOSTS)
+    assert pings.site_hosts("https://www.aze.media", catalogue) == {"aze.media", "127.0.0.1:8081"}
+    ping = pings.read(b"hub.mode=publish&hub.url=http://127.0.0.1:9999/feed/", "", HOSTS)
     assert not ping.accepted
 
 
@@ -80,7 +80,7 @@ async def test_the_hub_pokes_per_accepted_ping_but_writes_a_burst_once(tmp_path:
     conn = await db.connect(tmp_path / "hub.db")
     pokes: list[int] = []
     hub = websub.Hub(conn, lambda: pokes.append(1))
-    accepted = websub.Ping(True, 204, "2 topic(s)")
+    accepted = pings.Ping(True, 204, "2 topic(s)")
     try:
         hub.receive(accepted)
         async with asyncio.timeout(5):
@@ -90,7 +90,7 @@ async def test_the_hub_pokes_per_accepted_ping_but_writes_a_burst_once(tmp_path:
                 await asyncio.sleep(0.01)
         for _ in range(99):
             hub.receive(accepted)
-        hub.receive(websub.Ping(False, 400, "hub.mode is missing"))
+        hub.receive(pings.Ping(False, 400, "hub.mode is missing"))
         await asyncio.sleep(0.2)  # well inside FLUSH_SECONDS: the burst is still only tallied
         assert (await stored_websub.summary(conn))["accepted"].count == 1
         await hub.close()  # at shutdown, what is tallied is written

@@ -67,7 +67,7 @@ CREATE TABLE article_sections (
 ) WITHOUT ROWID;
 CREATE INDEX article_sections_by_section ON article_sections(section, article_id);
 
--- Search index; rowid = articles.id. Text is stored already folded (see storage/text.py) so
+-- Search index; rowid = articles.id. Text is stored already folded (see fold() in bot/domain.py) so
 -- that Azerbaijani letters unicode61 cannot fold (ı, ə) still match their Latin look-alikes.
 CREATE VIRTUAL TABLE articles_fts USING fts5(
     title, summary, author, sections,

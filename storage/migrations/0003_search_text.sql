@@ -17,7 +17,7 @@ CREATE VIEW articles_text AS
         coalesce(t.body, '') AS body
     FROM articles a LEFT JOIN article_texts t ON t.article_id = a.id;
 
--- Two indexes, both of folded text (fold(), registered by storage/db.py; see storage/text.py):
+-- Two indexes, both of folded text (fold(), registered by storage/db.py; see bot/domain.py):
 -- articles_fts holds every column, the text too; articles_about only what says what an article
 -- is about (headline, tags, sections, author, summary). A search ranks articles_about's matches
 -- first, and its doclists stay as short as before texts were indexed, so that tier is as fast.
