@@ -26,6 +26,7 @@ from bot import config, fanout, render, sections, send
 from bot.domain import Article, ChatSettings
 from storage import articles, db
 from storage import sections as stored_sections
+from tests.doubles.botapi_rules import busiest_second
 
 
 async def seed(path: Path, chats: int, site: str) -> Article:
@@ -151,16 +152,6 @@ async def run_naive(base: str, n: int) -> Run:
                 link_preview_options=message.link_preview,
             )
         return Run(time.perf_counter() - started, time.process_time() - cpu)
-
-
-def busiest_second(times: list[float]) -> int:
-    """The most sends that arrived within any one-second window."""
-    best, start = 0, 0
-    for end, at in enumerate(times):
-        while times[start] <= at - 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def figures(name: str, run: Run, n: int) -> str:

@@ -17,6 +17,7 @@ from bot.runtime import Runtime
 from storage import articles, db, deliveries
 from tests import test_delivery_e2e as delivery
 from tests.doubles.botapi import EDIT_METHODS, SEND_METHODS, BotApiDouble, Call
+from tests.doubles.botapi_rules import busiest_second as busiest_in
 from tests.harness import run_bot, settings_for
 
 WAIT = 30.0
@@ -45,13 +46,7 @@ def counted(botapi: BotApiDouble) -> list[Call]:
 
 def busiest_second(calls: list[Call]) -> int:
     """The most calls that arrived within any one-second window."""
-    times = sorted(c.at for c in calls)
-    best, start = 0, 0
-    for end, at in enumerate(times):
-        while times[start] <= at - 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
+    return busiest_in(sorted(c.at for c in calls))
 
 
 def replies_to(botapi: BotApiDouble, chat_id: int) -> list[Call]:

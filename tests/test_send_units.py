@@ -23,6 +23,7 @@ from bot.rendercache import RenderCache
 from bot.throttle import Throttle
 from storage import articles, broadcasts, chats, db, deliveries, subscriptions
 from storage import sections as stored_sections
+from tests.doubles.botapi_rules import busiest_second
 from tests.test_cli_run import _run
 
 
@@ -32,15 +33,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def busiest_second(times: list[float]) -> int:
-    best, start = 0, 0
-    for end, at in enumerate(times):
-        while times[start] <= at - 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 @pytest.mark.parametrize("rate", [25.0, 30.0, 7.0, 500.0, 1000.0])

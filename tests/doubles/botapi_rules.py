@@ -6,6 +6,7 @@ Used by the Bot API double; error texts are Telegram's own.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 MAX_TEXT = 4096
@@ -278,3 +279,14 @@ def command_entities(text: str) -> list[dict[str, Any]]:
     if not match:
         return []
     return [{"type": "bot_command", "offset": 0, "length": utf16_len(match.group(0))}]
+
+
+def busiest_second(times: Sequence[float]) -> int:
+    """The most sends that arrived within any one-second window (`times` sorted): what
+    Telegram's global limit is measured against."""
+    best, start = 0, 0
+    for end, at in enumerate(times):
+        while times[start] <= at - 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
