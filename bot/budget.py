@@ -85,6 +85,17 @@ class Budget:
                     queue.remove(ticket)
             raise
 
+    async def close(self) -> None:
+        """Stop granting (at shutdown): the pump ends instead of outliving the event loop, and
+        whoever still waits is cancelled."""
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+        for queue in self._queues:
+            while queue:
+                queue.popleft().granted.cancel()
+
     # --- what Telegram said ---------------------------------------------------------------
 
     def answered(self) -> None:

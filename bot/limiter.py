@@ -78,7 +78,8 @@ class SharedLimiter(BaseRateLimiter[int]):
         """Nothing to open: the budget lives as long as the process."""
 
     async def shutdown(self) -> None:
-        """Nothing to close."""
+        """Close the budget with the Application's bot: no grant outlives the event loop."""
+        await self.budget.close()
 
     async def process_request(
         self,

@@ -341,3 +341,15 @@ async def test_a_broadcast_goes_to_the_topics_a_forum_reads_us_in(tmp_path: Path
         rows = [tuple(r) for r in await cur.fetchall()]
     assert rows == [(-200, 0), (-100, 7), (-100, 9), (1, 0), (2, 0)]
     await conn.close()
+
+
+async def test_closing_the_budget_ends_its_pump_and_cancels_whoever_waits() -> None:
+    budget = Budget(Throttle(30))
+    await budget.acquire(7, True, urgent=True)  # the chat's window is now taken for a second
+    waiting = asyncio.create_task(budget.acquire(7, True, urgent=True))
+    await asyncio.sleep(0.05)
+    assert budget.waiting() == 1 and budget._pump is not None and not budget._pump.done()
+    await budget.close()
+    assert budget._pump.done() and budget.waiting() == 0
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
