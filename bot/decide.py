@@ -365,11 +365,20 @@ class Decider:
                 before.title,
                 before.summary,
                 before.url,
-            )
+            ) or _text_changed(article, before)
             kind: PlanKind = "gained" if gained else "edited" if edited else "same"
             again = before.announced and bool(gained & fresh[key])
             plans.append(Plan(kind, article, before.announced, again))
         return plans
+
+
+def _text_changed(article: Article, before: Stored) -> bool:
+    """A sighting that carries a text or tags unlike the stored ones (search must see the edit).
+    One without them (an Atom feed without content) changes nothing: the store keeps what it
+    has."""
+    if article.body and article.body != before.body:
+        return True
+    return bool(article.tags) and tuple(article.tags) != before.tags
 
 
 def enrich(article: Article, page: extract.PageInfo, low: int, high: int) -> Article:

@@ -172,6 +172,10 @@ class Stored:
     summary: str
     url: str
     first_seen_at: int
+    # What search indexes besides the headline: None when the text was never read (stored
+    # before migration 0003), () when the article has no tags.
+    body: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

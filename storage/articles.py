@@ -82,7 +82,8 @@ async def by_keys(conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, 
         for r in await rows(
             conn,
             "SELECT a.key, a.id, a.announced, a.title, a.summary, a.url, a.first_seen_at, "
-            "group_concat(s.section, char(31)) FROM articles a "
+            "group_concat(s.section, char(31)), a.tags, "
+            "(SELECT t.body FROM article_texts t WHERE t.article_id = a.id) FROM articles a "
             "LEFT JOIN article_sections s ON s.article_id = a.id "
             f"WHERE a.key IN ({marks}) GROUP BY a.id",
             chunk,
@@ -95,6 +96,8 @@ async def by_keys(conn: aiosqlite.Connection, keys: Iterable[str]) -> dict[str, 
                 summary=r[4],
                 url=r[5],
                 first_seen_at=r[6],
+                body=r[9],
+                tags=tuple(r[8].split("\n")) if r[8] else (),
             )
     return found
 

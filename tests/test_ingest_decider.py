@@ -58,6 +58,24 @@ def test_edit_updates_but_a_thin_feed_summary_does_not_replace_the_page_lead() -
     assert (edited.kind, edited.hand_over) == ("edited", False)
 
 
+def test_a_new_text_or_new_tags_are_an_edit_and_a_sighting_without_them_is_not() -> None:
+    before = replace(stored(True, "news"), body="Old text.", tags=("Şuşa",))
+    sighted = art("k", "news")
+
+    def kind(article: Article) -> str:
+        (plan,) = D.plan([Sighting(article, True)], {"k": before})
+        assert plan.hand_over is False  # an edit is stored for search, never pushed again
+        return plan.kind
+
+    assert kind(replace(sighted, body="Old text.", tags=("Şuşa",))) == "same"
+    assert kind(sighted) == "same"  # an Atom feed without content or tags keeps what we have
+    assert kind(replace(sighted, body="New text, with Pelosi.")) == "edited"
+    assert kind(replace(sighted, tags=("Şuşa", "Shahdag"))) == "edited"
+    # Stored before texts were kept (migration 0003): a sighting with text fills it in.
+    before = replace(before, body=None)
+    assert kind(replace(sighted, body="Text.", tags=("Şuşa",))) == "edited"
+
+
 def test_backoff_doubles_is_capped_and_respects_retry_after() -> None:
     state = FeedState("u", "news")
     waits = []

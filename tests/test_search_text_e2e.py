@@ -134,6 +134,31 @@ async def test_text_tags_and_section_names_find_the_article(
         assert in_section.title not in titles(await inline(botapi, "karabakh pelosi"))
 
 
+async def test_an_edit_of_only_the_text_or_tags_is_searchable(
+    site: SiteDouble, botapi: BotApiDouble, tmp_path: Path
+) -> None:
+    post = site.add_post(
+        "Yerevan weighs its alliances", ["opinion"], content=BODY, excerpt=EXCERPT, tags=["Tourism"]
+    )
+    async with running(botapi, site, tmp_path):
+        await until_stored(tmp_path, post)
+        assert titles(await inline(botapi, "Lachin")) == []
+        assert post.title not in titles(await inline(botapi, "Shahdag"))
+        # The headline and excerpt stay; only the text and the tags change.
+        site.edit_post(
+            post.id,
+            content=[*BODY, "A last paragraph added later names the Lachin corridor."],
+            tags=("Tourism", "Shahdag"),
+        )
+
+        async def found(words: str) -> bool:
+            return post.title in titles(await inline(botapi, words))
+
+        await eventually(functools.partial(found, "Lachin"))
+        await eventually(functools.partial(found, "Shahdag"))
+        assert post.title in await search_reply(botapi, "Lachin corridor")
+
+
 async def test_a_title_match_ranks_above_a_newer_text_match(
     site: SiteDouble, botapi: BotApiDouble, tmp_path: Path
 ) -> None:
