@@ -6,6 +6,7 @@ sites. Real HTTP against the news-site double; the site and the bot share one in
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -75,8 +76,9 @@ async def make_loop(
     return loop
 
 
-@pytest.fixture
-async def loop(site: SiteDouble, tmp_path: Path) -> AsyncIterator[Loop]:
+@asynccontextmanager
+async def running_loop(site: SiteDouble, tmp_path: Path) -> AsyncIterator[Loop]:
+    """The Aze.Media catalogue polled against the site double, closed afterwards."""
     built = await make_loop(
         site, tmp_path, Decider.from_settings(SETTINGS), sections.builtin(site.url)
     )
@@ -85,6 +87,20 @@ async def loop(site: SiteDouble, tmp_path: Path) -> AsyncIterator[Loop]:
     finally:
         await built.pipeline.fetcher.aclose()
         await built.conn.close()
+
+
+@pytest.fixture
+async def loop(site: SiteDouble, tmp_path: Path) -> AsyncIterator[Loop]:
+    async with running_loop(site, tmp_path) as built:
+        yield built
+
+
+@pytest.fixture
+async def section_only(site: SiteDouble, tmp_path: Path) -> AsyncIterator[Loop]:
+    """A site without a site-wide feed (/feed/ answers 404): its section feeds serve alone."""
+    site.fault("/feed/", "404")
+    async with running_loop(site, tmp_path) as built:
+        yield built
 
 
 async def test_default_interval_asks_one_cheap_question_a_pass(loop: Loop) -> None:
@@ -199,77 +215,56 @@ async def test_post_outside_the_catalogue_costs_one_look_not_one_a_pass(loop: Lo
 
 
 async def test_site_without_a_site_wide_feed_works_through_its_section_feeds(
-    site: SiteDouble, tmp_path: Path
+    section_only: Loop,
 ) -> None:
-    site.fault("/feed/", "404")
-    loop = await make_loop(
-        site, tmp_path, Decider.from_settings(SETTINGS), sections.builtin(site.url)
-    )
-    try:
-        before, started = len(site.requests), loop.clock.now
-        site.add_post("Section feeds only: Shusha festival", ["culture"])
-        waited = await loop.until_pushed("Section feeds only: Shusha festival", limit=130)
-        assert waited <= 130  # the section feeds keep their two-minute pace
-        for _ in range(30):
-            await loop.step()
-        asked = site.requests[before:]
-        assert sum(r.path == "/feed/" for r in asked) == 0  # asked again only after an hour
-        assert loop.times_pushed("Section feeds only: Shusha festival") == 1
-        assert len(asked) / ((loop.clock.now - started) / 60) <= 8  # 15 feeds every 2 minutes
-        site_state = (await feeds.all_states(loop.conn))[site_feed_url(site.url)]
-        assert site_state.failures == 0 and site_state.last_error == "HTTP 404"
-    finally:
-        await loop.pipeline.fetcher.aclose()
-        await loop.conn.close()
+    loop, site = section_only, section_only.site
+    before, started = len(site.requests), loop.clock.now
+    site.add_post("Section feeds only: Shusha festival", ["culture"])
+    waited = await loop.until_pushed("Section feeds only: Shusha festival", limit=130)
+    assert waited <= 130  # the section feeds keep their two-minute pace
+    for _ in range(30):
+        await loop.step()
+    asked = site.requests[before:]
+    assert sum(r.path == "/feed/" for r in asked) == 0  # asked again only after an hour
+    assert loop.times_pushed("Section feeds only: Shusha festival") == 1
+    assert len(asked) / ((loop.clock.now - started) / 60) <= 8  # 15 feeds every 2 minutes
+    site_state = (await feeds.all_states(loop.conn))[site_feed_url(site.url)]
+    assert site_state.failures == 0 and site_state.last_error == "HTTP 404"
 
 
 async def test_section_only_site_outage_is_one_fact_and_news_flows_soon_after(
-    site: SiteDouble, tmp_path: Path
+    section_only: Loop,
 ) -> None:
-    site.fault("/feed/", "404")
-    loop = await make_loop(
-        site, tmp_path, Decider.from_settings(SETTINGS), sections.builtin(site.url)
-    )
-    try:
-        for _ in range(12):
-            await loop.step()  # settled into section feeds every two minutes
-        site.fault("*", "500")
-        before = len(site.requests)
-        for _ in range(int(6 * 60 / INTERVAL)):  # six minutes down
-            await loop.step()
-        asked = len(site.requests) - before
-        assert asked <= 15 + 6 * 60 / 15  # one pass of feeds found it, then one ask per 20 s
-        states = await feeds.all_states(loop.conn)
-        assert all(s.failures == 0 for s in states.values() if s.section)
+    loop, site = section_only, section_only.site
+    for _ in range(12):
+        await loop.step()  # settled into section feeds every two minutes
+    site.fault("*", "500")
+    before = len(site.requests)
+    for _ in range(int(6 * 60 / INTERVAL)):  # six minutes down
+        await loop.step()
+    asked = len(site.requests) - before
+    assert asked <= 15 + 6 * 60 / 15  # one pass of feeds found it, then one ask per 20 s
+    states = await feeds.all_states(loop.conn)
+    assert all(s.failures == 0 for s in states.values() if s.section)
 
-        site.clear_faults()
-        site.fault("/feed/", "404")
-        site.add_post("Section feeds only: back after the outage", ["gender"])
-        waited = await loop.until_pushed("Section feeds only: back after the outage", limit=30)
-        assert waited <= 30
-    finally:
-        await loop.pipeline.fetcher.aclose()
-        await loop.conn.close()
+    site.clear_faults()
+    site.fault("/feed/", "404")
+    site.add_post("Section feeds only: back after the outage", ["gender"])
+    waited = await loop.until_pushed("Section feeds only: back after the outage", limit=30)
+    assert waited <= 30
 
 
 async def test_a_site_that_gains_its_site_wide_feed_is_asked_it_within_the_hour(
-    site: SiteDouble, tmp_path: Path
+    section_only: Loop,
 ) -> None:
-    site.fault("/feed/", "404")
-    loop = await make_loop(
-        site, tmp_path, Decider.from_settings(SETTINGS), sections.builtin(site.url)
-    )
-    try:
-        site.clear_faults()  # the publisher turns feeds on
-        await loop.step(3600)
-        site.add_post("Site-wide at last: Baku Energy Week", ["energy"])
-        before = len(site.requests)
-        await loop.until_pushed("Site-wide at last: Baku Energy Week", limit=2 * INTERVAL)
-        for _ in range(6):
-            await loop.step()
-        assert not any(r.path.startswith("/category/") for r in site.requests[before:])
-        assert loop.times_pushed("Site-wide at last: Baku Energy Week") == 1
-        assert [a for a in loop.pushed if "Site-wide" not in a.title] == []  # no backlog
-    finally:
-        await loop.pipeline.fetcher.aclose()
-        await loop.conn.close()
+    loop, site = section_only, section_only.site
+    site.clear_faults()  # the publisher turns feeds on
+    await loop.step(3600)
+    site.add_post("Site-wide at last: Baku Energy Week", ["energy"])
+    before = len(site.requests)
+    await loop.until_pushed("Site-wide at last: Baku Energy Week", limit=2 * INTERVAL)
+    for _ in range(6):
+        await loop.step()
+    assert not any(r.path.startswith("/category/") for r in site.requests[before:])
+    assert loop.times_pushed("Site-wide at last: Baku Energy Week") == 1
+    assert [a for a in loop.pushed if "Site-wide" not in a.title] == []  # no backlog
