@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot import ingest, sections
+from bot.config import Settings
 from storage import chats, db, subscriptions
 from storage import sections as stored_sections
 from tests.doubles.botapi import BotApiDouble, Call
@@ -33,15 +34,20 @@ def mentions(title: str) -> Callable[[Call], bool]:
     return check
 
 
+async def subscriber(settings: Settings, site: SiteDouble, followed: list[str]) -> None:
+    """The bot's database as a reader left it: the site's sections, CHAT following `followed`."""
+    conn = await db.connect(settings.database)
+    await stored_sections.sync(conn, sections.builtin(site.url))
+    await chats.ensure(conn, CHAT, "private")
+    await subscriptions.add(conn, CHAT, followed)
+    await conn.close()
+
+
 async def test_new_post_reaches_a_subscriber_once_and_restart_sends_nothing(
     botapi: BotApiDouble, site: SiteDouble, tmp_path: Path
 ) -> None:
     settings = settings_for(botapi, site, tmp_path)
-    conn = await db.connect(settings.database)
-    await stored_sections.sync(conn, sections.builtin(site.url))
-    await chats.ensure(conn, CHAT, "private")
-    await subscriptions.add(conn, CHAT, ["news", "energy"])
-    await conn.close()
+    await subscriber(settings, site, ["news", "energy"])
 
     title = "Azerbaijan and Georgia sign the Black Sea cable agreement"
     async with run_bot(settings):
@@ -64,11 +70,7 @@ async def test_a_poke_starts_a_pass_at_once_and_a_flood_of_pokes_coalesces(
     botapi: BotApiDouble, site: SiteDouble, tmp_path: Path
 ) -> None:
     settings = settings_for(botapi, site, tmp_path, NEWSBOT_POLL_INTERVAL=600)
-    conn = await db.connect(settings.database)
-    await stored_sections.sync(conn, sections.builtin(site.url))
-    await chats.ensure(conn, CHAT, "private")
-    await subscriptions.add(conn, CHAT, ["science"])
-    await conn.close()
+    await subscriber(settings, site, ["science"])
 
     title = "Poked: the Academy of Sciences elects a new president"
     async with run_bot(settings) as application:
@@ -96,11 +98,7 @@ async def test_two_posts_in_one_second_reach_telegram_once_each(
     botapi: BotApiDouble, site: SiteDouble, tmp_path: Path
 ) -> None:
     settings = settings_for(botapi, site, tmp_path)
-    conn = await db.connect(settings.database)
-    await stored_sections.sync(conn, sections.builtin(site.url))
-    await chats.ensure(conn, CHAT, "private")
-    await subscriptions.add(conn, CHAT, ["culture", "diaspora"])
-    await conn.close()
+    await subscriber(settings, site, ["culture", "diaspora"])
 
     first, second = "Same second, first: Novruz in Bakı", "Same second, second: Novruz abroad"
     async with run_bot(settings):
